@@ -1,0 +1,194 @@
+/* ledger/record.h — signed serial-lifecycle records: canonical msgpack encoding and decoding.
+ *
+ * Owns: the in-memory form of a record, its one canonical byte encoding, the signed bytes, the
+ * record id, and signing. The format is specified in docs/record-format.md; this header is the C view.
+ *
+ * Encoding (summary; the doc is normative):
+ *   record   = map with small-integer keys in strictly ascending order, optional keys omitted:
+ *              0 version (uint, = RECORD_FORMAT_VERSION)   1 type (uint, enum record_type)
+ *              2 site (str)        3 key_id (bin 16)        4 actor (str)      5 meaning (uint)
+ *              6 event_time_ms (int, ms since 1970-01-01T00:00:00Z)            7 nonce (bin 16)
+ *              8 reason (str, optional)                    9 supersedes (bin 32, optional)
+ *              10 body (map, per type, same key rules)     11 signature (bin 64)
+ *   signed bytes = "siteledger/record/v1\0" || encoding of the record map without key 11
+ *   record id    = SHA-256(signed bytes)
+ * Canonical: shortest integer/str/bin/array/map headers, no floats, no nil, keys ascending, no
+ * duplicates, no unknown keys, no trailing bytes. Any other encoding is rejected by the decoder.
+ *
+ * Rules:
+ *  1. record_decode() borrows: every struct sl_str and byte pointer in the decoded record points
+ *     into the input buffer, which must outlive the record. The arrays (items, refs) are heap
+ *     memory owned by the record: release with record_clear().
+ *  2. A record built by hand (for encoding) may point anywhere; record_clear() frees only arrays
+ *     that record_decode() allocated (flag `owns_arrays`).
+ *  3. Decoding checks structure and value ranges (lengths, enum values, item id syntax via
+ *     ledger/gs1.h); it does not check the signature (record_verify does) nor lifecycle rules (apply).
+ */
+#ifndef SL_LEDGER_RECORD_H
+#define SL_LEDGER_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/crypto.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+#define RECORD_FORMAT_VERSION 1
+#define RECORD_SIGN_DOMAIN "siteledger/record/v1"
+#define RECORD_ID_BYTES CRYPTO_SHA256_BYTES
+#define RECORD_NONCE_BYTES 16
+/* Limits (each bounds memory and apply time of one record; see docs/record-format.md). */
+#define RECORD_BYTES_MAX 65536	   /* whole encoded record; 1000 items of 42 chars fit with room */
+#define RECORD_ITEMS_MAX 1000	   /* serials per commission, items per ship/receive/... record */
+#define RECORD_REFS_MAX 64	   /* record ids a deviation may reference */
+#define RECORD_SITE_CHARS_MAX 32   /* site id: 1–32 of [a-z0-9-], starting with a letter */
+#define RECORD_ACTOR_CHARS_MAX 64  /* person id, printable UTF-8 */
+#define RECORD_REASON_CHARS_MAX 256 /* free-text justification */
+#define RECORD_TEXT_CHARS_MAX 4096 /* deviation text */
+#define RECORD_SITE_SIZE (RECORD_SITE_CHARS_MAX + 1)
+
+enum record_type {
+	RECORD_COMMISSION = 1,		 /* packs of one GTIN + lot + expiry */
+	RECORD_COMMISSION_CONTAINER = 2, /* SSCCs */
+	RECORD_AGGREGATE = 3,		 /* children into a parent container */
+	RECORD_DISAGGREGATE = 4,	 /* children out of a parent; none listed = all */
+	RECORD_SHIP = 5,		 /* items (containers imply contents) to a site */
+	RECORD_RECEIVE = 6,		 /* items in transit to the record's site */
+	RECORD_DECOMMISSION = 7,	 /* with enum decommission_reason */
+	RECORD_REVERT = 8,		 /* EU FMD undo of a decommission */
+	RECORD_LOCK = 9,
+	RECORD_UNLOCK = 10,
+	RECORD_DEVIATION = 11,
+};
+#define RECORD_TYPE_MIN RECORD_COMMISSION
+#define RECORD_TYPE_MAX RECORD_DEVIATION
+
+enum record_meaning { /* 21 CFR Part 11 §11.50(a)(3): the meaning of the signature */
+	MEANING_AUTHORED = 1,
+	MEANING_REVIEWED = 2,
+	MEANING_APPROVED = 3,
+};
+
+enum decommission_reason {
+	DECOMMISSION_DISPENSED = 1,
+	DECOMMISSION_DESTROYED = 2,
+	DECOMMISSION_SAMPLE = 3,
+	DECOMMISSION_FREE_SAMPLE = 4,
+	DECOMMISSION_EXPORTED = 5,
+	DECOMMISSION_STOLEN = 6,
+	DECOMMISSION_EXPIRED = 7,
+	DECOMMISSION_DAMAGED = 8,
+	DECOMMISSION_CHECKED_OUT = 9,
+};
+#define DECOMMISSION_REASON_MAX DECOMMISSION_CHECKED_OUT
+
+enum lock_scope {
+	LOCK_SCOPE_SERIAL = 1, /* target is an item id */
+	LOCK_SCOPE_LOT = 2,    /* target is a lot key "(01)GTIN(10)LOT" */
+	LOCK_SCOPE_GTIN = 3,   /* target is "(01)GTIN" */
+};
+
+enum lock_reason {
+	LOCK_QUARANTINE = 1, /* can be lifted by unlock */
+	LOCK_RECALL = 2,     /* irreversible */
+	LOCK_WITHDRAWAL = 3, /* irreversible */
+};
+
+enum deviation_category { /* HDA exception categories */
+	DEVIATION_PRODUCT_NO_DATA = 1,		/* overage, wrong lot or serial received */
+	DEVIATION_DATA_NO_PRODUCT = 2,		/* shortage, shipped but not received */
+	DEVIATION_PACKAGING_LABELLING = 3,	/* aggregation errors */
+	DEVIATION_DAMAGED = 4,
+	DEVIATION_UNAVAILABLE_FOR_DISTRIBUTION = 5, /* locked, recalled */
+	DEVIATION_OTHER = 6,
+};
+#define DEVIATION_CATEGORY_MAX DEVIATION_OTHER
+
+/* Body key numbers (msgpack map keys inside field 10), per type:
+ *   commission:            0 gtin (str, GTIN-14)  1 lot (str)  2 expiry (str YYMMDD)  3 serials (array of str)
+ *   commission_container:  0 items (array of container item ids)
+ *   aggregate/disaggregate:0 parent (item id)     1 items (children; may be empty for disaggregate)
+ *   ship:                  0 items                1 to (site id)
+ *   receive, revert:       0 items
+ *   decommission:          0 items                1 decommission reason (uint)
+ *   lock, unlock:          0 scope (uint)         1 target (str)  2 lock reason (uint)
+ *   deviation:             0 category (uint)      1 refs (array of bin 32)  2 text (str)
+ */
+struct record {
+	/* envelope */
+	uint32_t version;
+	enum record_type type;
+	struct sl_str site;
+	struct crypto_key_id key_id;
+	struct sl_str actor;
+	enum record_meaning meaning;
+	int64_t event_time_ms;
+	uint8_t nonce[RECORD_NONCE_BYTES];
+	bool has_reason;
+	struct sl_str reason;
+	bool has_supersedes;
+	uint8_t supersedes[RECORD_ID_BYTES];
+	bool has_signature;
+	uint8_t signature[CRYPTO_SIGNATURE_BYTES];
+
+	/* body: which fields are meaningful depends on type (see the table above) */
+	struct sl_str gtin;   /* commission */
+	struct sl_str lot;    /* commission */
+	struct sl_str expiry; /* commission */
+	struct sl_str parent; /* aggregate, disaggregate */
+	struct sl_str to;     /* ship */
+	uint32_t decommission_reason;
+	uint32_t lock_scope;
+	struct sl_str lock_target;
+	uint32_t lock_reason;
+	uint32_t deviation_category;
+	struct sl_str text;	/* deviation */
+	struct sl_str *items;	/* serials (commission) or item ids (all other item-carrying types) */
+	size_t item_count;
+	const uint8_t (*refs)[RECORD_ID_BYTES]; /* deviation */
+	size_t ref_count;
+	bool owns_arrays;
+};
+
+/* Zero everything (version = RECORD_FORMAT_VERSION). */
+void record_init(struct record *record);
+void record_clear(struct record *record);
+
+/* Canonical encoding of the whole record (signature required) into out (appended). */
+int record_encode(const struct record *record, struct sl_buf *out);
+/* The signed bytes: domain || encoding without the signature (appended to out). */
+int record_signed_bytes(const struct record *record, struct sl_buf *out);
+/* Fill key_id from the key, a fresh random nonce if all-zero, then sign. */
+int record_sign(struct record *record, const struct crypto_secret_key *sk);
+/* record id = SHA-256(signed bytes). */
+int record_id(const struct record *record, uint8_t id[RECORD_ID_BYTES]);
+
+/* Strict decoding (see Rules). Errors: SL_ETRUNCATED, SL_ENONCANONICAL, SL_EDUPFIELD,
+ * SL_EUNKNOWNFIELD, SL_EOVERSIZE, SL_ETYPE, SL_EMISSING, SL_EVERSION, SL_ETRAILING, SL_EVALUE,
+ * GS1 errors for malformed identifiers, SL_ENOMEM. On error the record holds nothing to free. */
+int record_decode(const uint8_t *bytes, size_t len, struct record *record, struct sl_error_detail *detail);
+
+/* Decoded record + its signed bytes' location: the signed bytes are domain || bytes[0..n) with the
+ * signature field removed; record_decode users call this to verify without re-encoding. */
+int record_verify(const struct record *record, const struct crypto_public_key *pk);
+
+/* Names for printing and parsing (CLI, JSON output, docs). NULL / -1 when unknown. */
+const char *record_type_name(int type);		  /* "commission", "commission-container", ... */
+int record_type_from_name(const char *name);
+const char *record_meaning_name(int meaning);	  /* "authored", ... */
+int record_meaning_from_name(const char *name);
+const char *decommission_reason_name(int reason); /* "dispensed", "free_sample", ... */
+int decommission_reason_from_name(const char *name);
+const char *lock_scope_name(int scope);		  /* "serial", "lot", "gtin" */
+int lock_scope_from_name(const char *name);
+const char *lock_reason_name(int reason);	  /* "quarantine", "recall", "withdrawal" */
+int lock_reason_from_name(const char *name);
+const char *deviation_category_name(int category); /* "product_no_data", ... */
+int deviation_category_from_name(const char *name);
+
+/* Site id syntax: 1–32 of [a-z0-9-], first a letter. */
+bool record_site_id_valid(const char *text, size_t len);
+
+#endif

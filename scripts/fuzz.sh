@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Run every fuzz target under libFuzzer (clang) for the given number of seconds each.
+# Corpora start from tests/fuzz/corpus/<name>/ and grow in build-fuzz/corpus/<name>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+mkdir -p build-fuzz
+make --no-print-directory BUILD=build-fuzz CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+	LDFLAGS="-fsanitize=address,undefined" build-fuzz/libsiteledger.a
+for source in tests/fuzz/fuzz_*.c; do
+	name=$(basename "$source" .c)
+	corpus=build-fuzz/corpus/${name#fuzz_}
+	mkdir -p "$corpus"
+	cp -n tests/fuzz/corpus/"${name#fuzz_}"/* "$corpus"/ 2>/dev/null || true
+	clang -std=c11 -I. -D_DEFAULT_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined "$source" \
+		build-fuzz/libsiteledger.a -llmdb -lsodium -lmsgpackc -lpthread -o "build-fuzz/$name"
+	echo "== $name for ${seconds}s"
+	"build-fuzz/$name" -max_total_time="$seconds" -max_len=131072 "$corpus"
+done

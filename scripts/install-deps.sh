@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install the Debian packages siteledger needs, only those missing. Uses sudo when not root.
+# Called by `make demo` and `make test`; safe to run any number of times.
+set -euo pipefail
+
+packages=(
+	gcc make pkg-config            # build
+	libuv1-dev liblmdb-dev libsodium-dev libmsgpack-dev libnanomsg-dev   # runtime libraries
+	libjansson-dev libxml2-dev libmicrohttpd-dev                         # EPCIS and HTTP
+	clang                          # fuzz targets (libFuzzer) and sanitizer builds
+	procps psmisc                  # integration tests: pgrep, kill helpers
+)
+
+missing=()
+for package in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$package")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "install-deps: missing packages ${missing[*]} and no apt-get here; install them by hand" >&2
+	exit 1
+fi
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+	if ! command -v sudo >/dev/null 2>&1; then
+		echo "install-deps: need root or sudo to install: ${missing[*]}" >&2
+		exit 1
+	fi
+	sudo_cmd=(sudo)
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
