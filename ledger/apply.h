@@ -1,0 +1,42 @@
+/* ledger/apply.h — apply a batch of records to the ledger: verify, run the lifecycle rules,
+ * append entries with outcomes, update indexes. Deterministic: the result depends only on the
+ * record bytes, the batch's ledger time and the store's current state.
+ *
+ * Rules:
+ *  1. Signatures of the whole batch are verified on all cores (crypto_verify_batch) BEFORE the
+ *     write transaction is opened; the write transaction then runs single-threaded.
+ *  2. One write transaction per batch: every record of the batch is appended (accepted or
+ *     rejected with a reason code) and committed together, or nothing is (store error returned,
+ *     results undefined, store poisoned if the commit itself failed).
+ *  3. Each record is accepted whole or rejected whole: a rejection changes no item state.
+ *  4. Records within a batch see the effects of earlier records of the same batch.
+ */
+#ifndef SL_LEDGER_APPLY_H
+#define SL_LEDGER_APPLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/record.h"
+#include "store/store.h"
+
+#define APPLY_BATCH_RECORDS_MAX 4096 /* bounds the verify job array and one transaction's size */
+#define APPLY_REVERT_WINDOW_MS (10ULL * 24 * 3600 * 1000) /* EU FMD: undo within 10 days */
+
+struct ledger_input {
+	const uint8_t *bytes; /* record bytes as received; must stay valid during the call */
+	size_t len;
+};
+
+struct ledger_result {
+	uint64_t seq;			 /* ledger sequence of the entry */
+	int outcome;			 /* enum ledger_outcome */
+	uint8_t record_id[RECORD_ID_BYTES]; /* zero when the record did not decode */
+	int32_t item;			 /* index of the offending item, -1 when none */
+};
+
+/* threads = 0: one verify thread per online core. */
+int ledger_apply_batch(store *st, const struct ledger_input *inputs, size_t count, uint64_t ledger_time_ms,
+		       struct ledger_result *results, unsigned threads);
+
+#endif

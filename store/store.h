@@ -1,0 +1,158 @@
+/* store/store.h — the node's LMDB environment: append-only ledger and its indexes (LMDB only).
+ *
+ * Owns: one LMDB environment per data directory, its named databases, transactions, and the
+ * process lock on the directory. It knows the shape of each table but not the lifecycle rules
+ * (ledger/ does): status and counter values are opaque small integers here.
+ *
+ * Tables (named LMDB databases):
+ *   meta       name (str) → value bytes (schema version, site of this data dir, ...)
+ *   ledger     seq (uint64, 1-based) → entry bytes                 append-only (MDB_APPEND)
+ *   ids        record id (32 bytes) → seq
+ *   items      item id (str) → struct store_item
+ *   children   parent item id → child item id                     dupsort
+ *   history    item id → seq                                      dupsort, dupfixed, integer
+ *   locks      lock target (item id, lot key or GTIN key) → struct store_lock
+ *   lots       lot key + '\0' + site → struct store_lot_counters
+ *   sites      site id → struct store_site
+ *   keys       key id (16 bytes) → struct store_key
+ *   (later issues add raft log, raft meta, Merkle nodes, SPC counters)
+ *
+ * Rules:
+ *  1. store_open takes an exclusive lock on DIR/LOCK (flock); a directory another process holds
+ *     is refused with SL_EBUSY. The lock is released by store_close or process exit.
+ *  2. One write transaction at a time (single writer); read transactions never block it.
+ *     A transaction is used by one thread.
+ *  3. Pointers returned by *_get functions point into LMDB memory: valid only until the end of
+ *     the transaction or the next write in it (as mdb_get). Structs are copied out.
+ *  4. Sticky failure: when a commit (or its fsync) fails, the store is poisoned and every later
+ *     write transaction is refused with SL_EPOISONED until the store is closed and reopened.
+ *     Nothing of the failed transaction is visible (LMDB atomicity).
+ *  5. MDB_MAP_FULL and disk-full errors are reported as SL_ENOSPC; other LMDB errors as SL_EIO
+ *     or SL_ECORRUPT. The LMDB error text is kept in store_last_error() for logs.
+ *  6. Iteration callbacks return 0 to continue, non-zero to stop (that value is returned).
+ */
+#ifndef SL_STORE_STORE_H
+#define SL_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_MAP_BYTES_DEFAULT (64ULL << 30) /* address space only; the file grows as used */
+#define STORE_SITE_SIZE 33		      /* site id up to 32 chars + NUL (record.h) */
+#define STORE_ITEM_ID_SIZE 43		      /* GS1_ITEM_ID_SIZE (gs1.h) */
+#define STORE_LOCK_TARGET_SIZE 43	      /* item id, lot key or GTIN key + NUL */
+#define STORE_LOT_COUNTERS 16		      /* counter slots per (lot, site); meaning set by ledger/ */
+#define STORE_META_VALUE_BYTES_MAX 4096
+
+typedef struct store store;
+typedef struct store_txn store_txn;
+
+struct store_options {
+	uint64_t map_bytes; /* 0 = STORE_MAP_BYTES_DEFAULT */
+	bool no_sync;	    /* tests and benchmarks of non-durable mode only; never in production */
+	bool read_only;	    /* open without the write lock: for read-only tools (shared lock) */
+};
+
+struct store_item {
+	uint8_t kind;	/* enum gs1_kind */
+	uint8_t status; /* enum item_status (ledger/lifecycle.h) */
+	uint8_t reason; /* decommission reason when decommissioned, else 0 */
+	uint8_t flags;	/* ledger/lifecycle.h ITEM_FLAG_* */
+	uint32_t child_count;
+	uint64_t status_time_ms; /* ledger time of the last status change */
+	uint64_t commission_seq; /* ledger seq of the commissioning entry */
+	uint64_t status_seq;	 /* ledger seq of the last status change */
+	char site[STORE_SITE_SIZE];	   /* where it is (the sender while in transit) */
+	char destination[STORE_SITE_SIZE]; /* in transit: to whom; else "" */
+	char status_site[STORE_SITE_SIZE]; /* site of the last status change record (revert rule) */
+	char parent[STORE_ITEM_ID_SIZE];   /* containing container, "" when none */
+	char gtin[15];			   /* packs: GTIN-14 */
+	char lot[21];
+	char expiry[7];
+};
+
+struct store_lock {
+	uint8_t reasons; /* bit (1 << enum lock_reason) per active lock */
+	uint8_t scope;	 /* enum lock_scope */
+	uint64_t seq;	 /* ledger seq of the most recent lock */
+	char site[STORE_SITE_SIZE];
+};
+
+struct store_lot_counters {
+	uint64_t counts[STORE_LOT_COUNTERS];
+};
+
+struct store_site {
+	uint8_t active;
+	uint8_t public_key[32];
+	uint8_t key_id[16];
+};
+
+struct store_key {
+	uint8_t revoked;
+	uint8_t public_key[32];
+	char site[STORE_SITE_SIZE];
+};
+
+int store_open(store **out, const char *dir, const struct store_options *options);
+void store_close(store *st);
+const char *store_last_error(const store *st);
+bool store_is_poisoned(const store *st);
+
+int store_txn_begin(store *st, bool write, store_txn **out);
+int store_txn_commit(store_txn *txn); /* frees txn in all cases; poisons the store on failure */
+void store_txn_abort(store_txn *txn); /* frees txn */
+
+/* meta */
+int store_meta_put(store_txn *txn, const char *name, const void *value, size_t len);
+int store_meta_get(store_txn *txn, const char *name, const void **value, size_t *len); /* SL_ENOENT */
+
+/* ledger */
+int store_ledger_append(store_txn *txn, const uint8_t *entry, size_t len, uint64_t *seq_out);
+int store_ledger_get(store_txn *txn, uint64_t seq, const uint8_t **entry, size_t *len);
+int store_ledger_count(store_txn *txn, uint64_t *count);
+/* Entries from `first` (1-based) on, in order, at most `limit` (0 = all). */
+int store_ledger_iterate(store_txn *txn, uint64_t first, uint64_t limit,
+			 int (*cb)(void *ctx, uint64_t seq, const uint8_t *entry, size_t len), void *ctx);
+
+/* record ids: put returns SL_EEXIST when present */
+int store_id_put(store_txn *txn, const uint8_t id[32], uint64_t seq);
+int store_id_get(store_txn *txn, const uint8_t id[32], uint64_t *seq); /* SL_ENOENT */
+
+/* items */
+int store_item_get(store_txn *txn, const char *item_id, struct store_item *out); /* SL_ENOENT */
+int store_item_put(store_txn *txn, const char *item_id, const struct store_item *item);
+
+/* children */
+int store_child_add(store_txn *txn, const char *parent, const char *child);
+int store_child_del(store_txn *txn, const char *parent, const char *child); /* SL_ENOENT */
+int store_children_iterate(store_txn *txn, const char *parent,
+			   int (*cb)(void *ctx, const char *child, size_t len), void *ctx);
+
+/* history */
+int store_history_add(store_txn *txn, const char *item_id, uint64_t seq);
+int store_history_iterate(store_txn *txn, const char *item_id, int (*cb)(void *ctx, uint64_t seq), void *ctx);
+
+/* locks */
+int store_lock_get(store_txn *txn, const char *target, struct store_lock *out); /* SL_ENOENT */
+int store_lock_put(store_txn *txn, const char *target, const struct store_lock *lock);
+int store_lock_del(store_txn *txn, const char *target);
+
+/* lot counters (per lot key and site); add applies a signed delta to one slot, refusing underflow
+ * with SL_ECORRUPT */
+int store_lot_add(store_txn *txn, const char *lot_key, const char *site, unsigned slot, int64_t delta);
+int store_lot_get(store_txn *txn, const char *lot_key, const char *site, struct store_lot_counters *out);
+int store_lot_iterate(store_txn *txn, const char *lot_key,
+		      int (*cb)(void *ctx, const char *site, const struct store_lot_counters *counters), void *ctx);
+
+/* registry */
+int store_site_put(store_txn *txn, const char *site, const struct store_site *value);
+int store_site_get(store_txn *txn, const char *site, struct store_site *out);
+int store_site_iterate(store_txn *txn, int (*cb)(void *ctx, const char *site, const struct store_site *value),
+		       void *ctx);
+int store_key_put(store_txn *txn, const uint8_t key_id[16], const struct store_key *value);
+int store_key_get(store_txn *txn, const uint8_t key_id[16], struct store_key *out);
+
+#endif
