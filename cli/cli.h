@@ -1,0 +1,141 @@
+/* cli/cli.h — shared pieces of the `siteledger` command: argument parsing, output, opening a
+ * data directory, building and applying records.
+ *
+ * Rules:
+ *  1. Exit codes: CLI_EXIT_ACCEPTED (0) accepted / success, CLI_EXIT_REJECTED (1) rejected by a
+ *     lifecycle rule (reason printed), CLI_EXIT_USAGE (2) usage, input or environment error.
+ *  2. Errors go to stderr as "siteledger: <command>: <what>"; results go to stdout (text, or one JSON
+ *     document with --json).
+ *  3. Parsed argument values point into argv: valid for the whole run.
+ */
+#ifndef SL_CLI_CLI_H
+#define SL_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "crypto/crypto.h"
+#include "ledger/apply.h"
+#include "ledger/gs1.h"
+#include "ledger/record.h"
+#include "store/store.h"
+
+enum {
+	CLI_EXIT_ACCEPTED = 0,
+	CLI_EXIT_REJECTED = 1,
+	CLI_EXIT_USAGE = 2,
+};
+
+#define CLI_ARGS_MAX 4096	/* options + positionals on one command line (bounded by argv anyway) */
+#define CLI_OPTION_SPECS_MAX 32 /* options one command accepts */
+
+struct cli_option_spec {
+	const char *name; /* without the leading "--" */
+	const char *metavar; /* NULL: a flag without value */
+	bool repeatable;
+	const char *help;
+};
+
+struct cli_args {
+	const struct cli_option_spec *specs;
+	size_t spec_count;
+	size_t option_count;
+	unsigned option_spec[CLI_ARGS_MAX];
+	const char *option_name[CLI_ARGS_MAX];
+	const char *option_value[CLI_ARGS_MAX];
+	size_t positional_count;
+	const char *positional[CLI_ARGS_MAX];
+};
+
+struct cli_command {
+	const char *name;
+	const char *synopsis; /* after "siteledger NAME " */
+	const char *summary;
+	const struct cli_option_spec *options; /* terminated by a NULL name */
+	int (*run)(const struct cli_command *command, struct cli_args *args);
+};
+
+/* Parse argv (after the command name) against the command's options plus the common ones.
+ * Returns 0, or CLI_EXIT_USAGE after printing what was wrong. "--help" prints help and returns 1
+ * (the caller then exits 0). */
+int cli_args_parse(const struct cli_command *command, int argc, char **argv, struct cli_args *args);
+const char *cli_arg(const struct cli_args *args, const char *name); /* last value or NULL */
+bool cli_flag(const struct cli_args *args, const char *name);
+size_t cli_arg_count(const struct cli_args *args, const char *name);
+const char *cli_arg_nth(const struct cli_args *args, const char *name, size_t n);
+void cli_command_help(const struct cli_command *command, FILE *out);
+
+/* Report an error for the current command and return CLI_EXIT_USAGE. */
+int cli_fail(const char *format, ...) __attribute__((format(printf, 1, 2)));
+void cli_set_command_name(const char *name);
+/* Parse a positive integer option; CLI_EXIT_USAGE with a message on bad input. */
+int cli_parse_u64(const char *option, const char *text, uint64_t max, uint64_t *out);
+
+/* JSON output helpers (stdout). */
+void json_string(FILE *out, const char *text, size_t len);
+void json_cstring(FILE *out, const char *text);
+void json_hex(FILE *out, const uint8_t *bytes, size_t len);
+
+/* An opened data directory (embedded mode). */
+struct cli_ledger {
+	store *st;
+	char site[RECORD_SITE_SIZE];
+	char key_path[4096];
+};
+#define CLI_META_SITE "site"
+#define CLI_META_KEY_PATH "key-path"
+
+/* Open --data DIR for writing or reading; prints the error and returns CLI_EXIT_USAGE on failure. */
+int cli_ledger_open(const struct cli_args *args, bool write, struct cli_ledger *ledger);
+void cli_ledger_close(struct cli_ledger *ledger);
+
+/* Identifier from user text (element string, EPC URI, Digital Link, or bare GTIN for gtin scope). */
+int cli_item_id_parse(const char *text, char out[GS1_ITEM_ID_SIZE], struct gs1_item *item);
+
+/* Sign records made by a command (type and body filled in) and either apply them as one batch
+ * (embedded) or print them (--sign-only). Fills each envelope from the options (site, key id, actor,
+ * meaning, event time, justification, supersedes) and signs. Prints the outcomes, then calls
+ * print_extra (may be NULL) inside the same output document; returns the exit code. */
+struct cli_extra_output {
+	void (*print)(void *ctx, FILE *out, bool json); /* json: print `,"name":value` members */
+	void *ctx;
+};
+int cli_records_finish(const struct cli_args *args, struct record *records, size_t count,
+		       const struct cli_extra_output *extra);
+/* Apply already-encoded records as one batch to an open ledger and print the outcomes. */
+int cli_records_apply(const struct cli_args *args, struct cli_ledger *ledger, const struct ledger_input *inputs,
+		      size_t count, const struct cli_extra_output *extra);
+
+/* Options every record command takes. */
+#define CLI_RECORD_OPTIONS                                                                                        \
+	{ "key", "FILE", false, "secret key file (default: the one given to init)" },                            \
+	{ "actor", "ID", false, "person responsible, recorded and signed (default: $USER)" },                     \
+	{ "meaning", "M", false, "meaning of the signature: authored (default), reviewed, approved" },           \
+	{ "event-time", "TIME", false, "when it happened: RFC 3339 UTC (2026-11-24T10:00:00Z) or ms since epoch (default: now)" }, \
+	{ "justification", "TEXT", false, "free-text reason recorded with the record" },                          \
+	{ "supersedes", "ID", false, "hex id of the record this one corrects" },                                  \
+	{ "sign-only", NULL, false, "build and sign, print the record (hex, one per line) instead of applying" }, \
+	{ "out", "FILE", false, "with --sign-only: append the records to FILE instead of stdout" }
+
+extern const struct cli_command cli_commands[];
+extern const size_t cli_command_count;
+
+/* Commands (one file per concern). */
+int cli_cmd_keygen(const struct cli_command *command, struct cli_args *args);
+int cli_cmd_init(const struct cli_command *command, struct cli_args *args);
+int cli_cmd_commission(const struct cli_command *command, struct cli_args *args);
+int cli_cmd_commission_container(const struct cli_command *command, struct cli_args *args);
+int cli_cmd_aggregate(const struct cli_command *command, struct cli_args *args);
+int cli_cmd_ship(const struct cli_command *command, struct cli_args *args);
+int cli_cmd_items(const struct cli_command *command, struct cli_args *args); /* receive, revert */
+int cli_cmd_decommission(const struct cli_command *command, struct cli_args *args);
+int cli_cmd_lock(const struct cli_command *command, struct cli_args *args);
+int cli_cmd_deviation(const struct cli_command *command, struct cli_args *args);
+int cli_cmd_submit(const struct cli_command *command, struct cli_args *args);
+int cli_cmd_status(const struct cli_command *command, struct cli_args *args);
+int cli_cmd_history(const struct cli_command *command, struct cli_args *args);
+int cli_cmd_lot(const struct cli_command *command, struct cli_args *args);
+
+#endif

@@ -1,0 +1,176 @@
+/* cli/main.c — `siteledger`: the one command for sites and auditors. The command table lives here;
+ * each command's code lives in a cli/cmd_*.c file by concern. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "crypto/crypto.h"
+
+static const struct cli_option_spec keygen_options[] = {
+	{ "site", "SITE", false, "site id the key belongs to (1-32 of a-z 0-9 -, starting with a letter)" },
+	{ "out", "FILE", false, "secret key file to write (mode 0600); the public key goes to FILE.pub" },
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec init_options[] = {
+	{ "site", "SITE|NAME=PUBFILE", true,
+	  "this ledger's site id; further NAME=PUBFILE register other sites' public keys" },
+	{ "key", "FILE", false, "this site's secret key file (from keygen)" },
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec commission_options[] = {
+	{ "gtin", "GTIN", false, "GTIN-8/12/13/14 of the packs" },
+	{ "lot", "LOT", false, "lot or batch number (AI 10)" },
+	{ "expiry", "YYMMDD", false, "expiry date (AI 17; day 00 = end of month)" },
+	{ "serial", "SERIAL", true, "a serial number (AI 21)" },
+	{ "count", "N", false, "generate N random serials (12 characters of 0-9A-Z, EU FMD randomisation)" },
+	{ "serials-file", "FILE", false, "read serials (or full identifiers) one per line" },
+	CLI_RECORD_OPTIONS,
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec container_options[] = {
+	{ "sscc", "SSCC", true, "an SSCC-18 (also accepted as positional identifiers)" },
+	CLI_RECORD_OPTIONS,
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec aggregate_options[] = {
+	{ "parent", "ID", false, "the container (SSCC identifier)" },
+	CLI_RECORD_OPTIONS,
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec ship_options[] = {
+	{ "to", "SITE", false, "destination site id" },
+	CLI_RECORD_OPTIONS,
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec items_options[] = {
+	CLI_RECORD_OPTIONS,
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec decommission_options[] = {
+	{ "reason", "REASON", false,
+	  "dispensed, destroyed, sample, free_sample, exported, stolen, expired, damaged, checked_out" },
+	CLI_RECORD_OPTIONS,
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec lock_options[] = {
+	{ "scope", "SCOPE", false, "serial, lot or gtin" },
+	{ "reason", "REASON", false, "quarantine, recall or withdrawal (recall and withdrawal are irreversible)" },
+	CLI_RECORD_OPTIONS,
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec deviation_options[] = {
+	{ "category", "CAT", false,
+	  "product_no_data, data_no_product, packaging_labelling, damaged, unavailable_for_distribution, other" },
+	{ "ref", "ID", true, "hex id of a record the deviation concerns" },
+	{ "text", "TEXT", false, "what happened and what was done" },
+	CLI_RECORD_OPTIONS,
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec no_options[] = {
+	{ NULL, NULL, false, NULL },
+};
+
+const struct cli_command cli_commands[] = {
+	{ "keygen", "--site SITE --out FILE", "Make an Ed25519 key pair for a site: FILE (secret, 0600) and FILE.pub.",
+	  keygen_options, cli_cmd_keygen },
+	{ "init", "--data DIR --site SITE --key FILE [--site NAME=PUBFILE ...]",
+	  "Create a local single-site ledger in DIR, registering this site's key and other sites' public keys.",
+	  init_options, cli_cmd_init },
+	{ "commission", "--data DIR --gtin GTIN --lot LOT --expiry YYMMDD (--serial S ... | --count N | --serials-file F | ID ...)",
+	  "Commission packs of one GTIN, lot and expiry. More than 1000 serials are split into several records\n"
+	  "applied together.",
+	  commission_options, cli_cmd_commission },
+	{ "commission-container", "--data DIR (--sscc SSCC ... | ID ...)", "Commission containers (cases, pallets) by SSCC.",
+	  container_options, cli_cmd_commission_container },
+	{ "aggregate", "--data DIR --parent ID CHILD ...", "Pack children (packs or containers) into a container.",
+	  aggregate_options, cli_cmd_aggregate },
+	{ "disaggregate", "--data DIR --parent ID [CHILD ...]",
+	  "Unpack children from a container; no children listed means all of them.", aggregate_options,
+	  cli_cmd_aggregate },
+	{ "ship", "--data DIR --to SITE ID ...", "Ship items (a container carries its contents) to another site.",
+	  ship_options, cli_cmd_ship },
+	{ "receive", "--data DIR ID ...", "Receive items in transit to this site.", items_options, cli_cmd_items },
+	{ "decommission", "--data DIR --reason REASON ID ...",
+	  "Decommission items (a container carries its contents): dispensed, destroyed, sampled, exported, ...",
+	  decommission_options, cli_cmd_decommission },
+	{ "revert", "--data DIR ID ...",
+	  "Undo a decommission (EU FMD): same site, within 10 days, never from destroyed, stolen, expired,\n"
+	  "recalled or withdrawn.",
+	  items_options, cli_cmd_items },
+	{ "lock", "--data DIR --scope serial|lot|gtin --reason REASON TARGET",
+	  "Lock a serial, a lot (GTIN/LOT) or a GTIN: blocks shipping, receiving and dispensing.", lock_options,
+	  cli_cmd_lock },
+	{ "unlock", "--data DIR --scope serial|lot|gtin --reason quarantine TARGET",
+	  "Lift a quarantine lock (recall and withdrawal cannot be lifted).", lock_options, cli_cmd_lock },
+	{ "deviation", "--data DIR --category CAT [--ref ID ...] --text TEXT",
+	  "Record a deviation (HDA exception category) explaining a discrepancy.", deviation_options,
+	  cli_cmd_deviation },
+	{ "submit", "--data DIR FILE ...",
+	  "Apply pre-signed records (hex, one per line, as written by --sign-only) as one batch.", no_options,
+	  cli_cmd_submit },
+	{ "status", "--data DIR ID", "Show an item's current state: status, site, container, contents, lot, locks.",
+	  no_options, cli_cmd_status },
+	{ "history", "--data DIR ID", "Show every ledger entry for an item and its containers, in ledger order.",
+	  no_options, cli_cmd_history },
+	{ "lot", "--data DIR GTIN LOT", "Count a lot's items per status and site.", no_options, cli_cmd_lot },
+};
+const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: siteledger COMMAND [options]\n\n"
+		     "siteledger keeps a signed ledger of pharmaceutical serial lifecycle events.\n\ncommands:\n");
+	for (size_t i = 0; i < cli_command_count; i++) {
+		const char *summary = cli_commands[i].summary;
+		const char *newline = strchr(summary, '\n');
+		int len = newline ? (int)(newline - summary) : (int)strlen(summary);
+		fprintf(out, "  %-22s %.*s\n", cli_commands[i].name, len, summary);
+	}
+	fprintf(out, "\n'siteledger COMMAND --help' describes one command. Identifiers may be GS1 element strings\n"
+		     "((01)...(21)...), EPC URIs (urn:epc:id:sgtin:...) or Digital Link URIs (https://id.gs1.org/01/...).\n"
+		     "See docs/operations.md.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < cli_command_count; i++) {
+		const struct cli_command *command = &cli_commands[i];
+		if (strcmp(argv[1], command->name) != 0)
+			continue;
+		cli_set_command_name(command->name);
+		if (crypto_init() != 0)
+			return cli_fail("libsodium failed to initialise");
+		struct cli_args *args = calloc(1, sizeof(*args));
+		if (args == NULL)
+			return cli_fail("out of memory");
+		int rc = cli_args_parse(command, argc - 2, argv + 2, args);
+		if (rc == 0)
+			rc = command->run(command, args);
+		else if (rc == 1)
+			rc = 0; /* --help */
+		free(args);
+		return rc;
+	}
+	fprintf(stderr, "siteledger: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return CLI_EXIT_USAGE;
+}
