@@ -7,8 +7,9 @@ packages=(
 	gcc make pkg-config            # build
 	libuv1-dev liblmdb-dev libsodium-dev libmsgpack-dev libnanomsg-dev   # runtime libraries
 	libjansson-dev libxml2-dev libmicrohttpd-dev                         # EPCIS and HTTP
+	lmdb-utils                     # mdb_stat / mdb_dump for operators (docs/storage.md)
 	clang                          # fuzz targets (libFuzzer) and sanitizer builds
-	procps psmisc                  # integration tests: pgrep, kill helpers
+	procps util-linux jq           # integration tests: pgrep, flock, JSON checks
 )
 
 missing=()

@@ -98,7 +98,7 @@ struct store_key {
 
 int store_open(store **out, const char *dir, const struct store_options *options);
 void store_close(store *st);
-const char *store_last_error(const store *st);
+const char *store_last_error(const store *st); /* NULL: why this thread's last store_open failed */
 bool store_is_poisoned(const store *st);
 
 int store_txn_begin(store *st, bool write, store_txn **out);
@@ -138,21 +138,22 @@ int store_history_iterate(store_txn *txn, const char *item_id, int (*cb)(void *c
 /* locks */
 int store_lock_get(store_txn *txn, const char *target, struct store_lock *out); /* SL_ENOENT */
 int store_lock_put(store_txn *txn, const char *target, const struct store_lock *lock);
-int store_lock_del(store_txn *txn, const char *target);
+int store_lock_del(store_txn *txn, const char *target); /* SL_ENOENT */
 
 /* lot counters (per lot key and site); add applies a signed delta to one slot, refusing underflow
  * with SL_ECORRUPT */
 int store_lot_add(store_txn *txn, const char *lot_key, const char *site, unsigned slot, int64_t delta);
-int store_lot_get(store_txn *txn, const char *lot_key, const char *site, struct store_lot_counters *out);
+int store_lot_get(store_txn *txn, const char *lot_key, const char *site,
+		  struct store_lot_counters *out); /* SL_ENOENT with out zeroed */
 int store_lot_iterate(store_txn *txn, const char *lot_key,
 		      int (*cb)(void *ctx, const char *site, const struct store_lot_counters *counters), void *ctx);
 
 /* registry */
 int store_site_put(store_txn *txn, const char *site, const struct store_site *value);
-int store_site_get(store_txn *txn, const char *site, struct store_site *out);
+int store_site_get(store_txn *txn, const char *site, struct store_site *out); /* SL_ENOENT */
 int store_site_iterate(store_txn *txn, int (*cb)(void *ctx, const char *site, const struct store_site *value),
 		       void *ctx);
 int store_key_put(store_txn *txn, const uint8_t key_id[16], const struct store_key *value);
-int store_key_get(store_txn *txn, const uint8_t key_id[16], struct store_key *out);
+int store_key_get(store_txn *txn, const uint8_t key_id[16], struct store_key *out); /* SL_ENOENT */
 
 #endif

@@ -1,0 +1,240 @@
+/* bench/bench_apply.c — single-node apply throughput beside the Ed25519 verify rate, in one run.
+ *
+ *   bench_apply [--records N] [--batch B] [--runs R]
+ *
+ * Measures, each R times (median reported):
+ *   verify/s on one core and on all cores (crypto_verify_batch), over N signatures;
+ *   apply of N commission records with 1 serial each, and N/10 records with 100 serials each, in
+ *   batches of B records, into a fresh durable store (one fsync per batch), signing excluded.
+ * Prints a Markdown table (scripts/bench.sh writes it into docs/benchmarks.md). The goal from the
+ * foundation issue: apply records/s ≥ 0.85 × (cores × single-core verify/s).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto/crypto.h"
+#include "ledger/apply.h"
+#include "ledger/lifecycle.h"
+#include "ledger/record.h"
+#include "store/store.h"
+#include "tests/unit/test.h"
+
+#define BENCH_RUNS_MAX 15
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *values, int count)
+{
+	qsort(values, (size_t)count, sizeof(*values), compare_double);
+	return count % 2 ? values[count / 2] : (values[count / 2 - 1] + values[count / 2]) / 2;
+}
+
+struct signed_set {
+	struct sl_buf bytes;
+	size_t *offsets;
+	size_t count;
+	size_t serials_per_record;
+};
+
+/* N commission records of `per` serials each, all signed by one key, serials unique per run tag. */
+static int signed_set_make(struct signed_set *set, size_t count, size_t per, const struct crypto_secret_key *sk,
+			   unsigned tag)
+{
+	sl_buf_init(&set->bytes, (size_t)1 << 34);
+	set->offsets = calloc(count, sizeof(*set->offsets));
+	set->count = count;
+	set->serials_per_record = per;
+	char (*serials)[GS1_SERIAL_CHARS_MAX + 1] = calloc(per, sizeof(*serials));
+	struct sl_str *views = calloc(per, sizeof(*views));
+	if (set->offsets == NULL || serials == NULL || views == NULL)
+		return SL_ENOMEM;
+	int rc = 0;
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		for (size_t j = 0; j < per; j++) {
+			snprintf(serials[j], sizeof serials[j], "B%u-%zu-%zu", tag, i, j);
+			views[j] = sl_str_from_cstr(serials[j]);
+		}
+		struct record record;
+		record_init(&record);
+		record.type = RECORD_COMMISSION;
+		record.site = SL_STR("bench");
+		record.actor = SL_STR("bench-line");
+		record.meaning = MEANING_AUTHORED;
+		record.event_time_ms = 1795000000000LL;
+		record.gtin = SL_STR("09506000134352");
+		record.lot = SL_STR("BENCHLOT");
+		record.expiry = SL_STR("281130");
+		record.items = views;
+		record.item_count = per;
+		set->offsets[i] = set->bytes.len;
+		rc = record_sign(&record, sk);
+		if (rc == 0)
+			rc = record_encode(&record, &set->bytes);
+	}
+	free(serials);
+	free(views);
+	return rc;
+}
+
+static void signed_set_free(struct signed_set *set)
+{
+	sl_buf_free(&set->bytes);
+	free(set->offsets);
+}
+
+/* Apply the set into a fresh store; returns seconds, or a negative value on failure. */
+static double apply_run(const struct signed_set *set, size_t batch, const struct crypto_public_key *pk)
+{
+	char dir[PATH_MAX];
+	if (test_tmpdir(dir) != 0)
+		return -1;
+	store *st = NULL;
+	store_txn *txn = NULL;
+	int rc = store_open(&st, dir, NULL);
+	if (rc == 0)
+		rc = store_txn_begin(st, true, &txn);
+	if (rc == 0)
+		rc = ledger_registry_add_site(txn, "bench", pk);
+	if (rc == 0)
+		rc = store_txn_commit(txn);
+	struct ledger_input *inputs = calloc(batch, sizeof(*inputs));
+	struct ledger_result *results = calloc(batch, sizeof(*results));
+	double start = now_seconds();
+	for (size_t first = 0; rc == 0 && first < set->count; first += batch) {
+		size_t n = set->count - first < batch ? set->count - first : batch;
+		for (size_t i = 0; i < n; i++) {
+			size_t at = first + i;
+			size_t end = at + 1 < set->count ? set->offsets[at + 1] : set->bytes.len;
+			inputs[i].bytes = set->bytes.data + set->offsets[at];
+			inputs[i].len = end - set->offsets[at];
+		}
+		rc = ledger_apply_batch(st, inputs, n, 1795000000000ULL + first, results, 0);
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			if (results[i].outcome != 0)
+				rc = SL_EINVAL;
+	}
+	double elapsed = now_seconds() - start;
+	free(inputs);
+	free(results);
+	if (st != NULL)
+		store_close(st);
+	test_rmtree(dir);
+	if (rc != 0) {
+		fprintf(stderr, "bench_apply: apply failed: %s\n", sl_strerror(rc));
+		return -1;
+	}
+	return elapsed;
+}
+
+static double verify_rate(const struct signed_set *set, const struct crypto_public_key *pk, unsigned threads)
+{
+	struct crypto_verify_job *jobs = calloc(set->count, sizeof(*jobs));
+	int *results = calloc(set->count, sizeof(*results));
+	struct sl_buf signed_bytes;
+	sl_buf_init(&signed_bytes, (size_t)1 << 34);
+	size_t *offsets = calloc(set->count, sizeof(*offsets));
+	uint8_t (*signatures)[CRYPTO_SIGNATURE_BYTES] = calloc(set->count, CRYPTO_SIGNATURE_BYTES);
+	for (size_t i = 0; i < set->count; i++) {
+		size_t end = i + 1 < set->count ? set->offsets[i + 1] : set->bytes.len;
+		struct record record;
+		record_decode(set->bytes.data + set->offsets[i], end - set->offsets[i], &record, NULL);
+		offsets[i] = signed_bytes.len;
+		record_signed_bytes(&record, &signed_bytes);
+		memcpy(signatures[i], record.signature, CRYPTO_SIGNATURE_BYTES);
+		record_clear(&record);
+	}
+	/* signed bytes include the domain prefix; verify the part after it, as record_verify does */
+	size_t domain_len = strlen(RECORD_SIGN_DOMAIN) + 1;
+	for (size_t i = 0; i < set->count; i++) {
+		size_t end = i + 1 < set->count ? offsets[i + 1] : signed_bytes.len;
+		jobs[i] = (struct crypto_verify_job){ pk, RECORD_SIGN_DOMAIN, signed_bytes.data + offsets[i] + domain_len,
+						      end - offsets[i] - domain_len, signatures[i] };
+	}
+	double start = now_seconds();
+	crypto_verify_batch(jobs, set->count, results, threads);
+	double elapsed = now_seconds() - start;
+	size_t bad = 0;
+	for (size_t i = 0; i < set->count; i++)
+		bad += results[i] != 0;
+	if (bad)
+		fprintf(stderr, "bench_apply: %zu signatures failed to verify\n", bad);
+	free(jobs);
+	free(results);
+	free(offsets);
+	free(signatures);
+	sl_buf_free(&signed_bytes);
+	return (double)set->count / elapsed;
+}
+
+int main(int argc, char **argv)
+{
+	size_t records = 20000, batch = 1000;
+	int runs = 5;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--records") == 0)
+			records = strtoul(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--batch") == 0)
+			batch = strtoul(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--runs") == 0)
+			runs = atoi(argv[i + 1]);
+	}
+	if (runs < 1 || runs > BENCH_RUNS_MAX || batch < 1 || batch > APPLY_BATCH_RECORDS_MAX || records < 10) {
+		fprintf(stderr, "usage: bench_apply [--records N>=10] [--batch 1..%d] [--runs 1..%d]\n",
+			APPLY_BATCH_RECORDS_MAX, BENCH_RUNS_MAX);
+		return 2;
+	}
+	if (crypto_init() != 0)
+		return 1;
+	struct crypto_public_key pk;
+	struct crypto_secret_key sk;
+	crypto_keypair_generate(&pk, &sk);
+	unsigned cores = crypto_cores_online();
+	double verify1[BENCH_RUNS_MAX], verify_all[BENCH_RUNS_MAX], apply1[BENCH_RUNS_MAX], apply100[BENCH_RUNS_MAX];
+	for (int run = 0; run < runs; run++) {
+		struct signed_set one, hundred;
+		if (signed_set_make(&one, records, 1, &sk, (unsigned)run) != 0 ||
+		    signed_set_make(&hundred, records / 10, 100, &sk, (unsigned)run) != 0)
+			return 1;
+		verify1[run] = verify_rate(&one, &pk, 1);
+		verify_all[run] = verify_rate(&one, &pk, 0);
+		double t1 = apply_run(&one, batch, &pk);
+		double t100 = apply_run(&hundred, batch, &pk);
+		if (t1 <= 0 || t100 <= 0)
+			return 1;
+		apply1[run] = (double)one.count / t1;
+		apply100[run] = (double)hundred.count / t100;
+		signed_set_free(&one);
+		signed_set_free(&hundred);
+	}
+	double v1 = median(verify1, runs), vall = median(verify_all, runs);
+	double a1 = median(apply1, runs), a100 = median(apply100, runs);
+	printf("| measure | median of %d runs |\n| --- | ---: |\n", runs);
+	printf("| cores online | %u |\n", cores);
+	printf("| Ed25519 verify/s, one core | %.0f |\n", v1);
+	printf("| Ed25519 verify/s, all cores (crypto_verify_batch) | %.0f |\n", vall);
+	printf("| apply, 1 serial/record: records/s (= serial events/s) | %.0f |\n", a1);
+	printf("| apply, 100 serials/record: records/s | %.0f |\n", a100);
+	printf("| apply, 100 serials/record: serial events/s | %.0f |\n", a100 * 100);
+	printf("| ratio apply records/s (1 serial) ÷ (cores × one-core verify/s); goal ≥ 0.85 | %.2f |\n",
+	       a1 / (cores * v1));
+	printf("| ratio apply records/s (1 serial) ÷ all-core verify/s measured | %.2f |\n", a1 / vall);
+	printf("\n%zu records per run (1 serial) and %zu records (100 serials), batches of %zu, durable store "
+	       "(one fsync per batch), signing excluded.\n",
+	       records, records / 10, batch);
+	crypto_secret_key_wipe(&sk);
+	return 0;
+}
