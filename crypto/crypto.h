@@ -19,6 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* libsodium declares its own crypto_sign() (attached signatures). Declare it first, then give ours
+ * another link name, so a file may include both <sodium.h> and this header in any order, and the
+ * executable never holds two definitions of one symbol. Callers still write crypto_sign(...). */
+#include <sodium/crypto_sign.h>
+#define crypto_sign sl_crypto_sign
+
 #define CRYPTO_PUBLIC_KEY_BYTES 32
 #define CRYPTO_SECRET_KEY_BYTES 64 /* libsodium layout: seed || public key */
 #define CRYPTO_SIGNATURE_BYTES 64
@@ -50,7 +56,8 @@ void crypto_key_id_of(const struct crypto_public_key *pk, struct crypto_key_id *
 /* Key files. `site` is written into the file as a label and returned on load (site_size bytes
  * including NUL; may be NULL/0 to ignore). Writing refuses to overwrite an existing file (SL_EEXIST).
  * Loading a secret key: SL_EPERM when the file is group/world accessible, SL_EKEYFILE when malformed,
- * SL_ENOENT when missing. */
+ * SL_ENOENT when missing. Also: SL_EINVAL when writing a label that is not 0-64 printable ASCII
+ * characters without spaces; SL_ELIMIT when the loaded label does not fit site_size. */
 int crypto_secret_key_write(const char *path, const char *site, const struct crypto_secret_key *sk);
 int crypto_secret_key_read(const char *path, struct crypto_secret_key *sk, char *site, size_t site_size);
 int crypto_public_key_write(const char *path, const char *site, const struct crypto_public_key *pk);
@@ -59,7 +66,8 @@ int crypto_public_key_read(const char *path, struct crypto_public_key *pk, char 
 /* Sign DOMAIN || message. */
 int crypto_sign(const struct crypto_secret_key *sk, const char *domain, const uint8_t *message,
 		size_t message_len, uint8_t signature[CRYPTO_SIGNATURE_BYTES]);
-/* 0 when valid, SL_EBADSIG otherwise. */
+/* 0 when valid, SL_EBADSIG otherwise. Both calls: SL_EINVAL for a domain of 64 bytes or more,
+ * SL_ENOMEM when joining a large message with its domain fails. */
 int crypto_verify(const struct crypto_public_key *pk, const char *domain, const uint8_t *message,
 		  size_t message_len, const uint8_t signature[CRYPTO_SIGNATURE_BYTES]);
 

@@ -165,13 +165,25 @@ int record_sign(struct record *record, const struct crypto_secret_key *sk);
 /* record id = SHA-256(signed bytes). */
 int record_id(const struct record *record, uint8_t id[RECORD_ID_BYTES]);
 
+/* Check every value rule the decoder checks (lengths, enum ranges, site and item id syntax) on a
+ * record built by hand; record_encode, record_signed_bytes and record_sign call it, so a record
+ * that would not decode is never encoded or signed. Fills `detail` with the failing field. */
+int record_validate(const struct record *record, struct sl_error_detail *detail);
+/* The encoding without the signature (no domain), appended to out: the `message` of a
+ * crypto_verify_job with domain RECORD_SIGN_DOMAIN, for verifying many records with
+ * crypto_verify_batch. */
+int record_encode_unsigned(const struct record *record, struct sl_buf *out);
+
 /* Strict decoding (see Rules). Errors: SL_ETRUNCATED, SL_ENONCANONICAL, SL_EDUPFIELD,
  * SL_EUNKNOWNFIELD, SL_EOVERSIZE, SL_ETYPE, SL_EMISSING, SL_EVERSION, SL_ETRAILING, SL_EVALUE,
  * GS1 errors for malformed identifiers, SL_ENOMEM. On error the record holds nothing to free. */
 int record_decode(const uint8_t *bytes, size_t len, struct record *record, struct sl_error_detail *detail);
 
 /* Decoded record + its signed bytes' location: the signed bytes are domain || bytes[0..n) with the
- * signature field removed; record_decode users call this to verify without re-encoding. */
+ * signature field removed; record_decode users call this to verify without re-encoding.
+ * Implementation note: the unsigned encoding is rebuilt from the decoded fields (the decoder admits
+ * one encoding only, so it equals the bytes received without field 11). 0 when valid; SL_EBADSIG
+ * when the signature is missing or wrong or `pk` is not the key named by key_id; SL_ENOMEM. */
 int record_verify(const struct record *record, const struct crypto_public_key *pk);
 
 /* Names for printing and parsing (CLI, JSON output, docs). NULL / -1 when unknown. */

@@ -57,8 +57,8 @@ static inline void test_fail(const char *file, int line, const char *what)
 	do {                                                                                     \
 		long long test_a_ = (long long)(actual), test_e_ = (long long)(expected);        \
 		if (test_a_ != test_e_) {                                                        \
-			char test_msg_[256];                                                     \
-			snprintf(test_msg_, sizeof test_msg_, "%s == %lld, expected %s == %lld", \
+			char test_msg_[640];                                                     \
+			snprintf(test_msg_, sizeof test_msg_, "%.200s == %lld, expected %.200s == %lld", \
 				 #actual, test_a_, #expected, test_e_);                          \
 			test_fail(__FILE__, __LINE__, test_msg_);                                \
 		}                                                                                \
@@ -68,8 +68,8 @@ static inline void test_fail(const char *file, int line, const char *what)
 	do {                                                                                    \
 		const char *test_a_ = (actual), *test_e_ = (expected);                          \
 		if (test_a_ == NULL || test_e_ == NULL || strcmp(test_a_, test_e_) != 0) {      \
-			char test_msg_[512];                                                    \
-			snprintf(test_msg_, sizeof test_msg_, "%s == \"%s\", expected \"%s\"", \
+			char test_msg_[1024];                                                   \
+			snprintf(test_msg_, sizeof test_msg_, "%.200s == \"%.300s\", expected \"%.300s\"", \
 				 #actual, test_a_ ? test_a_ : "(null)",                         \
 				 test_e_ ? test_e_ : "(null)");                                 \
 			test_fail(__FILE__, __LINE__, test_msg_);                               \
@@ -95,7 +95,9 @@ static inline void test_rmtree_depth(const char *path, int depth)
 			if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
 				continue;
 			char child[PATH_MAX];
-			snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
+			int written = snprintf(child, sizeof child, "%s/%s", path, entry->d_name);
+			if (written < 0 || (size_t)written >= sizeof child)
+				continue;
 			struct stat st;
 			if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
 				test_rmtree_depth(child, depth + 1);

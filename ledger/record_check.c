@@ -1,0 +1,297 @@
+/* ledger/record_check.c — value rules of records, shared by the decoder and the encoder.
+ *
+ * docs/record-format.md ("Fields", "Bodies") is normative. The decoder checks structure while it
+ * reads (types, canonical forms, keys, counts) and then calls record_validate for values; the
+ * encoder calls record_validate first. So a record encodes exactly when it would decode.
+ *
+ * Error codes: a string longer than its limit is SL_EOVERSIZE, a count above its limit too; an
+ * empty required string or list, an enum out of range or a malformed site id is SL_EVALUE; GS1
+ * identifiers fail with the ledger/gs1.h code (SL_ESYNTAX, SL_ECHECKDIGIT, ...). Item ids and lock
+ * targets must be the canonical text form (GS1 element string, see gs1.h), not another spelling.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ledger/codec.h"
+#include "ledger/gs1.h"
+#include "ledger/record.h"
+#include "ledger/record_internal.h"
+
+const enum record_field record_body_schema[RECORD_TYPE_MAX + 1][RECORD_BODY_KEYS_MAX] = {
+	[RECORD_COMMISSION] = { RECORD_FIELD_GTIN, RECORD_FIELD_LOT, RECORD_FIELD_EXPIRY, RECORD_FIELD_SERIALS },
+	[RECORD_COMMISSION_CONTAINER] = { RECORD_FIELD_ITEMS },
+	[RECORD_AGGREGATE] = { RECORD_FIELD_PARENT, RECORD_FIELD_ITEMS },
+	[RECORD_DISAGGREGATE] = { RECORD_FIELD_PARENT, RECORD_FIELD_ITEMS },
+	[RECORD_SHIP] = { RECORD_FIELD_ITEMS, RECORD_FIELD_TO },
+	[RECORD_RECEIVE] = { RECORD_FIELD_ITEMS },
+	[RECORD_DECOMMISSION] = { RECORD_FIELD_ITEMS, RECORD_FIELD_DECOMMISSION_REASON },
+	[RECORD_REVERT] = { RECORD_FIELD_ITEMS },
+	[RECORD_LOCK] = { RECORD_FIELD_SCOPE, RECORD_FIELD_TARGET, RECORD_FIELD_LOCK_REASON },
+	[RECORD_UNLOCK] = { RECORD_FIELD_SCOPE, RECORD_FIELD_TARGET, RECORD_FIELD_LOCK_REASON },
+	[RECORD_DEVIATION] = { RECORD_FIELD_CATEGORY, RECORD_FIELD_REFS, RECORD_FIELD_TEXT },
+};
+
+size_t record_field_bytes_max(enum record_field field)
+{
+	switch (field) {
+	case RECORD_FIELD_GTIN:
+		return RECORD_GTIN_CHARS;
+	case RECORD_FIELD_LOT:
+		return GS1_LOT_CHARS_MAX;
+	case RECORD_FIELD_EXPIRY:
+		return GS1_DATE_DIGITS;
+	case RECORD_FIELD_SERIALS:
+		return GS1_SERIAL_CHARS_MAX;
+	case RECORD_FIELD_ITEMS:
+	case RECORD_FIELD_PARENT:
+		return GS1_ITEM_ID_CHARS_MAX;
+	case RECORD_FIELD_TO:
+		return RECORD_SITE_CHARS_MAX;
+	case RECORD_FIELD_TARGET:
+		return RECORD_LOT_TARGET_CHARS_MAX > GS1_ITEM_ID_CHARS_MAX ? RECORD_LOT_TARGET_CHARS_MAX
+									   : GS1_ITEM_ID_CHARS_MAX;
+	case RECORD_FIELD_TEXT:
+		return RECORD_TEXT_CHARS_MAX * RECORD_UTF8_BYTES_PER_CHAR;
+	default:
+		return 0;
+	}
+}
+
+/* A borrowed string's bytes for the gs1 functions; a hand-built record may leave ptr NULL. */
+static const char *text_of(struct sl_str s)
+{
+	return s.ptr != NULL ? s.ptr : "";
+}
+
+bool record_site_id_valid(const char *text, size_t len)
+{
+	if (text == NULL || len == 0 || len > RECORD_SITE_CHARS_MAX)
+		return false;
+	if (text[0] < 'a' || text[0] > 'z')
+		return false;
+	for (size_t i = 1; i < len; i++) {
+		char c = text[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* Free text (actor, reason, deviation text): 1..chars_max code points of UTF-8, no control
+ * characters (C0, DEL, C1); TAB and LF allowed where `multiline`. */
+static int check_text(struct sl_str text, size_t chars_max, bool multiline, const char *name,
+		      struct sl_error_detail *detail)
+{
+	if (text.len == 0)
+		return sl_error_set(detail, SL_EVALUE, "%s: empty", name);
+	if (text.len > chars_max * RECORD_UTF8_BYTES_PER_CHAR)
+		return sl_error_set(detail, SL_EOVERSIZE, "%s: longer than %zu characters", name, chars_max);
+	size_t chars;
+	const uint8_t *bytes = (const uint8_t *)text.ptr;
+	if (!codec_utf8_valid(bytes, text.len, &chars))
+		return sl_error_set(detail, SL_EVALUE, "%s: not valid UTF-8", name);
+	if (chars > chars_max)
+		return sl_error_set(detail, SL_EOVERSIZE, "%s: longer than %zu characters", name, chars_max);
+	for (size_t i = 0; i < text.len; i++) {
+		uint8_t b = bytes[i];
+		bool control = b < 0x20 || b == 0x7f || (b == 0xc2 && i + 1 < text.len && bytes[i + 1] < 0xa0);
+		if (control && !(multiline && (b == '\t' || b == '\n')))
+			return sl_error_set(detail, SL_EVALUE, "%s: control character at byte %zu", name, i);
+	}
+	return 0;
+}
+
+static int check_site(struct sl_str site, const char *name, struct sl_error_detail *detail)
+{
+	if (site.len > RECORD_SITE_CHARS_MAX)
+		return sl_error_set(detail, SL_EOVERSIZE, "%s: longer than %d characters", name,
+				    RECORD_SITE_CHARS_MAX);
+	if (!record_site_id_valid(site.ptr, site.len))
+		return sl_error_set(detail, SL_EVALUE, "%s: not a site id (1-32 of a-z 0-9 -, first a letter)",
+				    name);
+	return 0;
+}
+
+/* A GTIN-14 in canonical form: 14 digits with a valid check digit. */
+static int check_gtin14(const char *text, size_t len, const char *name, struct sl_error_detail *detail)
+{
+	if (len > RECORD_GTIN_CHARS)
+		return sl_error_set(detail, SL_EOVERSIZE, "%s: longer than %d digits", name, RECORD_GTIN_CHARS);
+	char copy[RECORD_GTIN_CHARS + 1], normal[GS1_GTIN_DIGITS + 1];
+	if (len > 0)
+		memcpy(copy, text, len);
+	copy[len] = '\0';
+	struct sl_error_detail gs1;
+	int rc = gs1_gtin_normalize(copy, normal, &gs1);
+	if (rc != 0)
+		return sl_error_set(detail, rc, "%s: %s", name, gs1.text);
+	if (len != RECORD_GTIN_CHARS || strcmp(copy, normal) != 0)
+		return sl_error_set(detail, SL_EVALUE, "%s: not in 14-digit form", name);
+	return 0;
+}
+
+static int check_cset82(struct sl_str text, size_t max_chars, const char *name, struct sl_error_detail *detail)
+{
+	if (text.len > max_chars)
+		return sl_error_set(detail, SL_EOVERSIZE, "%s: longer than %zu characters", name, max_chars);
+	struct sl_error_detail gs1;
+	int rc = gs1_cset82_validate(text_of(text), text.len, max_chars, &gs1);
+	return rc == 0 ? 0 : sl_error_set(detail, rc, "%s: %s", name, gs1.text);
+}
+
+/* A canonical item id; `container_only` requires an SSCC "(00)" id. */
+static int check_item_id(struct sl_str id, bool container_only, const char *name, struct sl_error_detail *detail)
+{
+	if (id.len > GS1_ITEM_ID_CHARS_MAX)
+		return sl_error_set(detail, SL_EOVERSIZE, "%s: longer than %d characters", name,
+				    GS1_ITEM_ID_CHARS_MAX);
+	struct gs1_item item;
+	struct sl_error_detail gs1;
+	int rc = gs1_item_id_parse(text_of(id), id.len, &item, &gs1);
+	if (rc != 0)
+		return sl_error_set(detail, rc, "%s: %s", name, gs1.text);
+	if (container_only && item.kind != GS1_KIND_CONTAINER)
+		return sl_error_set(detail, SL_EVALUE, "%s: not a container (00) id", name);
+	return 0;
+}
+
+/* Lot key "(01)" GTIN-14 "(10)" lot (gs1.h "Lot key"). */
+static int check_lot_key(struct sl_str target, const char *name, struct sl_error_detail *detail)
+{
+	enum { GTIN_AT = 4, LOT_AI_AT = 4 + GS1_GTIN_DIGITS, LOT_AT = LOT_AI_AT + 4 };
+	if (target.len > RECORD_LOT_TARGET_CHARS_MAX)
+		return sl_error_set(detail, SL_EOVERSIZE, "%s: longer than %d characters", name,
+				    RECORD_LOT_TARGET_CHARS_MAX);
+	if (target.len <= LOT_AT || memcmp(target.ptr, "(01)", 4) != 0 ||
+	    memcmp(target.ptr + LOT_AI_AT, "(10)", 4) != 0)
+		return sl_error_set(detail, SL_ESYNTAX, "%s: not a lot key (01)GTIN(10)LOT", name);
+	int rc = check_gtin14(target.ptr + GTIN_AT, GS1_GTIN_DIGITS, name, detail);
+	if (rc != 0)
+		return rc;
+	struct sl_str lot = { target.ptr + LOT_AT, target.len - LOT_AT };
+	return check_cset82(lot, GS1_LOT_CHARS_MAX, name, detail);
+}
+
+static int check_lock_target(const struct record *record, struct sl_error_detail *detail)
+{
+	struct sl_str target = record->lock_target;
+	switch (record->lock_scope) {
+	case LOCK_SCOPE_SERIAL:
+		return check_item_id(target, false, "body.target", detail);
+	case LOCK_SCOPE_LOT:
+		return check_lot_key(target, "body.target", detail);
+	case LOCK_SCOPE_GTIN:
+		if (target.len != 4 + GS1_GTIN_DIGITS || memcmp(target.ptr, "(01)", 4) != 0)
+			return sl_error_set(detail, SL_ESYNTAX, "body.target: not a GTIN key (01)GTIN");
+		return check_gtin14(target.ptr + 4, target.len - 4, "body.target", detail);
+	default:
+		return sl_error_set(detail, SL_EVALUE, "body.scope: %u out of range", record->lock_scope);
+	}
+}
+
+static int check_enum(uint32_t value, uint32_t max, const char *name, struct sl_error_detail *detail)
+{
+	if (value < 1 || value > max)
+		return sl_error_set(detail, SL_EVALUE, "%s: %u out of range 1..%u", name, value, max);
+	return 0;
+}
+
+/* The item list: serials of a commission, item ids otherwise. */
+static int check_items(const struct record *record, enum record_field field, struct sl_error_detail *detail)
+{
+	size_t min = record->type == RECORD_DISAGGREGATE ? 0 : 1; /* empty disaggregate = all children */
+	const char *name = record_field_name(field);
+	if (record->item_count > RECORD_ITEMS_MAX)
+		return sl_error_set(detail, SL_EOVERSIZE, "body.%s: more than %d", name, RECORD_ITEMS_MAX);
+	if (record->item_count < min)
+		return sl_error_set(detail, SL_EVALUE, "body.%s: empty", name);
+	if (record->item_count > 0 && record->items == NULL)
+		return sl_error_set(detail, SL_EINVAL, "body.%s: no array", name);
+	for (size_t i = 0; i < record->item_count; i++) {
+		char where[48];
+		snprintf(where, sizeof where, "body.%s[%zu]", name, i);
+		int rc = field == RECORD_FIELD_SERIALS
+				 ? check_cset82(record->items[i], GS1_SERIAL_CHARS_MAX, where, detail)
+				 : check_item_id(record->items[i], record->type == RECORD_COMMISSION_CONTAINER,
+						 where, detail);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int check_field(const struct record *record, enum record_field field, struct sl_error_detail *detail)
+{
+	struct sl_error_detail gs1;
+	int rc;
+	switch (field) {
+	case RECORD_FIELD_GTIN:
+		return check_gtin14(record->gtin.ptr, record->gtin.len, "body.gtin", detail);
+	case RECORD_FIELD_LOT:
+		return check_cset82(record->lot, GS1_LOT_CHARS_MAX, "body.lot", detail);
+	case RECORD_FIELD_EXPIRY:
+		if (record->expiry.len > GS1_DATE_DIGITS)
+			return sl_error_set(detail, SL_EOVERSIZE, "body.expiry: longer than YYMMDD");
+		rc = gs1_date_validate(text_of(record->expiry), record->expiry.len, &gs1);
+		return rc == 0 ? 0 : sl_error_set(detail, rc, "body.expiry: %s", gs1.text);
+	case RECORD_FIELD_SERIALS:
+	case RECORD_FIELD_ITEMS:
+		return check_items(record, field, detail);
+	case RECORD_FIELD_PARENT:
+		return check_item_id(record->parent, false, "body.parent", detail);
+	case RECORD_FIELD_TO:
+		return check_site(record->to, "body.to", detail);
+	case RECORD_FIELD_DECOMMISSION_REASON:
+		return check_enum(record->decommission_reason, DECOMMISSION_REASON_MAX, "body.reason", detail);
+	case RECORD_FIELD_SCOPE:
+		return check_enum(record->lock_scope, LOCK_SCOPE_GTIN, "body.scope", detail);
+	case RECORD_FIELD_TARGET:
+		return check_lock_target(record, detail);
+	case RECORD_FIELD_LOCK_REASON:
+		return check_enum(record->lock_reason, LOCK_WITHDRAWAL, "body.reason", detail);
+	case RECORD_FIELD_CATEGORY:
+		return check_enum(record->deviation_category, DEVIATION_CATEGORY_MAX, "body.category", detail);
+	case RECORD_FIELD_REFS:
+		if (record->ref_count > RECORD_REFS_MAX)
+			return sl_error_set(detail, SL_EOVERSIZE, "body.refs: more than %d", RECORD_REFS_MAX);
+		if (record->ref_count > 0 && record->refs == NULL)
+			return sl_error_set(detail, SL_EINVAL, "body.refs: no array");
+		return 0;
+	case RECORD_FIELD_TEXT:
+		return check_text(record->text, RECORD_TEXT_CHARS_MAX, true, "body.text", detail);
+	default:
+		return 0;
+	}
+}
+
+static int check_envelope(const struct record *record, struct sl_error_detail *detail)
+{
+	if (record->version != RECORD_FORMAT_VERSION)
+		return sl_error_set(detail, SL_EVERSION, "version: %u, expected %d", record->version,
+				    RECORD_FORMAT_VERSION);
+	int rc = check_enum((uint32_t)record->type, RECORD_TYPE_MAX, "type", detail);
+	if (rc == 0)
+		rc = check_site(record->site, "site", detail);
+	if (rc == 0)
+		rc = check_text(record->actor, RECORD_ACTOR_CHARS_MAX, false, "actor", detail);
+	if (rc == 0)
+		rc = check_enum((uint32_t)record->meaning, MEANING_APPROVED, "meaning", detail);
+	if (rc == 0 && record->event_time_ms < 0)
+		rc = sl_error_set(detail, SL_EVALUE, "event_time_ms: before 1970");
+	if (rc == 0 && record->has_reason)
+		rc = check_text(record->reason, RECORD_REASON_CHARS_MAX, true, "reason", detail);
+	return rc;
+}
+
+int record_validate(const struct record *record, struct sl_error_detail *detail)
+{
+	if (record == NULL)
+		return sl_error_set(detail, SL_EINVAL, "no record");
+	int rc = check_envelope(record, detail);
+	for (unsigned key = 0; rc == 0 && key < RECORD_BODY_KEYS_MAX; key++) {
+		enum record_field field = record_body_schema[record->type][key];
+		if (field != RECORD_FIELD_NONE)
+			rc = check_field(record, field, detail);
+	}
+	return rc;
+}

@@ -1,0 +1,252 @@
+/* ledger/record_encode.c — canonical encoding, signed bytes, record id, signing and verification
+ * of records (see record.h; docs/record-format.md "Encoding", "Signed bytes", "Record id").
+ *
+ * Invariants:
+ *  1. Envelope keys are written in ascending order, optional ones (8 reason, 9 supersedes) only
+ *     when present; body keys in ascending order per record_body_schema. With the codec's shortest
+ *     forms this is the one encoding the decoder accepts.
+ *  2. Nothing is encoded or signed that record_validate refuses, and no encoding longer than
+ *     RECORD_BYTES_MAX is produced (SL_EOVERSIZE): what we sign, every replica can decode.
+ *  3. On error, `out` is left at the length it had on entry.
+ */
+#include "ledger/record.h"
+
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/random.h"
+#include "ledger/codec.h"
+#include "ledger/record_internal.h"
+
+/* Scratch buffers hold one record's encoding (plus the domain for the signed bytes). */
+#define RECORD_SCRATCH_BYTES_MAX (RECORD_BYTES_MAX + CRYPTO_DOMAIN_BYTES_MAX)
+
+_Static_assert(sizeof RECORD_SIGN_DOMAIN <= CRYPTO_DOMAIN_BYTES_MAX, "record domain fits the crypto limit");
+_Static_assert(RECORD_KEY_COUNT <= 15, "the envelope map header is one byte (fixmap)");
+
+void record_init(struct record *record)
+{
+	assert(record != NULL);
+	memset(record, 0, sizeof *record);
+	record->version = RECORD_FORMAT_VERSION;
+}
+
+void record_clear(struct record *record)
+{
+	assert(record != NULL);
+	if (record->owns_arrays) {
+		free(record->items);
+		free((void *)(uintptr_t)record->refs); /* allocated non-const by record_decode */
+	}
+	record_init(record);
+}
+
+static int write_str(struct sl_buf *out, struct sl_str text)
+{
+	return codec_write_str(out, text.len ? text.ptr : "", text.len);
+}
+
+static int write_field(struct sl_buf *out, const struct record *record, enum record_field field)
+{
+	switch (field) {
+	case RECORD_FIELD_GTIN:
+		return write_str(out, record->gtin);
+	case RECORD_FIELD_LOT:
+		return write_str(out, record->lot);
+	case RECORD_FIELD_EXPIRY:
+		return write_str(out, record->expiry);
+	case RECORD_FIELD_SERIALS:
+	case RECORD_FIELD_ITEMS: {
+		int rc = codec_write_array_header(out, (uint32_t)record->item_count);
+		for (size_t i = 0; rc == 0 && i < record->item_count; i++)
+			rc = write_str(out, record->items[i]);
+		return rc;
+	}
+	case RECORD_FIELD_PARENT:
+		return write_str(out, record->parent);
+	case RECORD_FIELD_TO:
+		return write_str(out, record->to);
+	case RECORD_FIELD_DECOMMISSION_REASON:
+		return codec_write_uint(out, record->decommission_reason);
+	case RECORD_FIELD_SCOPE:
+		return codec_write_uint(out, record->lock_scope);
+	case RECORD_FIELD_TARGET:
+		return write_str(out, record->lock_target);
+	case RECORD_FIELD_LOCK_REASON:
+		return codec_write_uint(out, record->lock_reason);
+	case RECORD_FIELD_CATEGORY:
+		return codec_write_uint(out, record->deviation_category);
+	case RECORD_FIELD_REFS: {
+		int rc = codec_write_array_header(out, (uint32_t)record->ref_count);
+		for (size_t i = 0; rc == 0 && i < record->ref_count; i++)
+			rc = codec_write_bin(out, record->refs[i], RECORD_ID_BYTES);
+		return rc;
+	}
+	case RECORD_FIELD_TEXT:
+		return write_str(out, record->text);
+	default:
+		assert(false && "no body field to write");
+		return SL_EINVAL;
+	}
+}
+
+static int write_body(const struct record *record, struct sl_buf *out)
+{
+	assert(record->type >= RECORD_TYPE_MIN && record->type <= RECORD_TYPE_MAX);
+	const enum record_field *schema = record_body_schema[record->type];
+	uint32_t count = 0;
+	for (unsigned key = 0; key < RECORD_BODY_KEYS_MAX; key++)
+		count += schema[key] != RECORD_FIELD_NONE;
+	int rc = codec_write_map_header(out, count);
+	for (unsigned key = 0; rc == 0 && key < RECORD_BODY_KEYS_MAX; key++) {
+		if (schema[key] == RECORD_FIELD_NONE)
+			continue;
+		rc = codec_write_uint(out, key);
+		if (rc == 0)
+			rc = write_field(out, record, schema[key]);
+	}
+	return rc;
+}
+
+static int write_envelope(const struct record *record, bool with_signature, struct sl_buf *out)
+{
+	uint32_t count = 9 + record->has_reason + record->has_supersedes + with_signature;
+	int rc = codec_write_map_header(out, count);
+	if (rc == 0 && (rc = codec_write_uint(out, RECORD_KEY_VERSION)) == 0)
+		rc = codec_write_uint(out, record->version);
+	if (rc == 0 && (rc = codec_write_uint(out, RECORD_KEY_TYPE)) == 0)
+		rc = codec_write_uint(out, (uint64_t)record->type);
+	if (rc == 0 && (rc = codec_write_uint(out, RECORD_KEY_SITE)) == 0)
+		rc = write_str(out, record->site);
+	if (rc == 0 && (rc = codec_write_uint(out, RECORD_KEY_KEY_ID)) == 0)
+		rc = codec_write_bin(out, record->key_id.bytes, sizeof record->key_id.bytes);
+	if (rc == 0 && (rc = codec_write_uint(out, RECORD_KEY_ACTOR)) == 0)
+		rc = write_str(out, record->actor);
+	if (rc == 0 && (rc = codec_write_uint(out, RECORD_KEY_MEANING)) == 0)
+		rc = codec_write_uint(out, (uint64_t)record->meaning);
+	if (rc == 0 && (rc = codec_write_uint(out, RECORD_KEY_EVENT_TIME)) == 0)
+		rc = codec_write_int(out, record->event_time_ms);
+	if (rc == 0 && (rc = codec_write_uint(out, RECORD_KEY_NONCE)) == 0)
+		rc = codec_write_bin(out, record->nonce, sizeof record->nonce);
+	if (rc == 0 && record->has_reason && (rc = codec_write_uint(out, RECORD_KEY_REASON)) == 0)
+		rc = write_str(out, record->reason);
+	if (rc == 0 && record->has_supersedes && (rc = codec_write_uint(out, RECORD_KEY_SUPERSEDES)) == 0)
+		rc = codec_write_bin(out, record->supersedes, sizeof record->supersedes);
+	if (rc == 0 && (rc = codec_write_uint(out, RECORD_KEY_BODY)) == 0)
+		rc = write_body(record, out);
+	if (rc == 0 && with_signature && (rc = codec_write_uint(out, RECORD_KEY_SIGNATURE)) == 0)
+		rc = codec_write_bin(out, record->signature, sizeof record->signature);
+	return rc;
+}
+
+int record_write(const struct record *record, bool with_signature, struct sl_buf *out)
+{
+	assert(record != NULL);
+	assert(out != NULL);
+	size_t start = out->len;
+	int rc = write_envelope(record, with_signature, out);
+	/* invariant 2: the signed record must fit, so count the signature field even when absent */
+	size_t full = out->len - start + (with_signature ? 0 : RECORD_SIGNATURE_FIELD_BYTES);
+	if (rc == 0 && full > RECORD_BYTES_MAX)
+		rc = SL_EOVERSIZE;
+	if (rc != 0)
+		out->len = start;
+	return rc;
+}
+
+int record_encode(const struct record *record, struct sl_buf *out)
+{
+	int rc = record_validate(record, NULL);
+	if (rc != 0)
+		return rc;
+	if (!record->has_signature)
+		return SL_EMISSING;
+	return record_write(record, true, out);
+}
+
+int record_encode_unsigned(const struct record *record, struct sl_buf *out)
+{
+	int rc = record_validate(record, NULL);
+	return rc != 0 ? rc : record_write(record, false, out);
+}
+
+int record_signed_bytes(const struct record *record, struct sl_buf *out)
+{
+	size_t start = out->len;
+	int rc = record_validate(record, NULL);
+	if (rc == 0)
+		rc = sl_buf_append(out, RECORD_SIGN_DOMAIN, sizeof RECORD_SIGN_DOMAIN); /* with its NUL */
+	if (rc == 0)
+		rc = record_write(record, false, out);
+	if (rc != 0)
+		out->len = start;
+	return rc;
+}
+
+static bool nonce_is_zero(const uint8_t nonce[RECORD_NONCE_BYTES])
+{
+	uint8_t any = 0;
+	for (size_t i = 0; i < RECORD_NONCE_BYTES; i++)
+		any |= nonce[i];
+	return any == 0;
+}
+
+int record_sign(struct record *record, const struct crypto_secret_key *sk)
+{
+	assert(record != NULL);
+	assert(sk != NULL);
+	int rc = record_validate(record, NULL);
+	if (rc != 0)
+		return rc;
+	struct crypto_public_key pk;
+	crypto_secret_key_public(sk, &pk);
+	crypto_key_id_of(&pk, &record->key_id);
+	if (nonce_is_zero(record->nonce))
+		crypto_random_bytes(record->nonce, sizeof record->nonce);
+	struct sl_buf unsigned_bytes;
+	sl_buf_init(&unsigned_bytes, RECORD_SCRATCH_BYTES_MAX);
+	rc = record_write(record, false, &unsigned_bytes);
+	if (rc == 0)
+		rc = crypto_sign(sk, RECORD_SIGN_DOMAIN, unsigned_bytes.data, unsigned_bytes.len, record->signature);
+	if (rc == 0)
+		record->has_signature = true;
+	sl_buf_free(&unsigned_bytes);
+	return rc;
+}
+
+int record_id(const struct record *record, uint8_t id[RECORD_ID_BYTES])
+{
+	assert(id != NULL);
+	struct sl_buf unsigned_bytes;
+	sl_buf_init(&unsigned_bytes, RECORD_SCRATCH_BYTES_MAX);
+	int rc = record_encode_unsigned(record, &unsigned_bytes);
+	if (rc == 0)
+		crypto_sha256_2((const uint8_t *)RECORD_SIGN_DOMAIN, sizeof RECORD_SIGN_DOMAIN, unsigned_bytes.data,
+				unsigned_bytes.len, id);
+	sl_buf_free(&unsigned_bytes);
+	return rc;
+}
+
+int record_verify(const struct record *record, const struct crypto_public_key *pk)
+{
+	assert(record != NULL);
+	assert(pk != NULL);
+	if (!record->has_signature)
+		return SL_EBADSIG;
+	struct crypto_key_id id;
+	crypto_key_id_of(pk, &id);
+	if (memcmp(id.bytes, record->key_id.bytes, sizeof id.bytes) != 0)
+		return SL_EBADSIG; /* the record names another signer */
+	if (record->type < RECORD_TYPE_MIN || record->type > RECORD_TYPE_MAX)
+		return SL_EBADSIG; /* not a decoded record: nothing to rebuild */
+	struct sl_buf unsigned_bytes;
+	sl_buf_init(&unsigned_bytes, RECORD_SCRATCH_BYTES_MAX);
+	int rc = record_write(record, false, &unsigned_bytes);
+	if (rc == 0)
+		rc = crypto_verify(pk, RECORD_SIGN_DOMAIN, unsigned_bytes.data, unsigned_bytes.len,
+				   record->signature);
+	sl_buf_free(&unsigned_bytes);
+	return rc == SL_EOVERSIZE ? SL_EBADSIG : rc;
+}
