@@ -39,4 +39,13 @@ struct ledger_result {
 int ledger_apply_batch(store *st, const struct ledger_input *inputs, size_t count, uint64_t ledger_time_ms,
 		       struct ledger_result *results, unsigned threads);
 
+/* The same inside the caller's write transaction, for a node that persists Raft state and the
+ * application of committed entries in one transaction (DESIGN.md "The path of one record", step 4).
+ * Keys are read and all signatures verified through `txn` before this call's first write (so the
+ * writer is held during verification: verify early elsewhere if that matters). Nothing is
+ * committed here; on an error the caller must abort `txn` (rules 2 and 3 then hold for the
+ * caller's commit). */
+int ledger_apply_batch_txn(store_txn *txn, const struct ledger_input *inputs, size_t count,
+			   uint64_t ledger_time_ms, struct ledger_result *results, unsigned threads);
+
 #endif

@@ -39,7 +39,8 @@
 	X(UNKNOWN_SITE, 25, "site is not registered")                                            \
 	X(UNKNOWN_RECORD, 26, "referenced record is not in the ledger")                          \
 	X(AGGREGATED, 27, "item is inside a container; act on the container or disaggregate")    \
-	X(LIMIT_EXCEEDED, 28, "hierarchy deeper or larger than the documented maximum")
+	X(LIMIT_EXCEEDED, 28, "hierarchy deeper or larger than the documented maximum")          \
+	X(SAME_SITE, 29, "shipment destination is the sending site")
 
 enum ledger_outcome {
 #define LEDGER_OUTCOME_ENUM(name, value, description) OUTCOME_##name = (value),

@@ -9,8 +9,12 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/siteledger-demo-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-bold=$(tput bold 2>/dev/null || true)
-plain=$(tput sgr0 2>/dev/null || true)
+bold=""
+plain=""
+if [ -t 1 ]; then
+	bold=$(tput bold 2>/dev/null || true)
+	plain=$(tput sgr0 2>/dev/null || true)
+fi
 say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 run() { printf '$ siteledger %s\n' "$*"; "$bin" "$@"; }
 # A command that the ledger must refuse (exit 1): show it, and fail the demo if it was accepted.
@@ -39,18 +43,16 @@ say "The manufacturer's ledger, which knows the distribution centre's public key
 run init --data ledger --site mfg-basel --key mfg.key --site dc-lyon=dc.key.pub
 
 say "Packaging line: commission 8 packs of lot $LOT with random serials (EU FMD randomisation)"
-"$bin" commission --data ledger --gtin $GTIN --lot $LOT --expiry $EXP --count 8 --actor line-3 --json >commission.json
 printf '$ siteledger commission --data ledger --gtin %s --lot %s --expiry %s --count 8 --actor line-3\n' $GTIN $LOT $EXP
-grep -o '"outcome":"[A-Z_]*"' commission.json | head -1
-mapfile -t serials < <(grep -o '"serials":\[[^]]*\]' commission.json | grep -o '"[0-9A-Z]\{12\}"' | tr -d '"')
-packs=()
-for s in "${serials[@]}"; do packs+=("(01)$GTIN(21)$s"); done
-printf '   %s\n' "${packs[@]}"
+"$bin" commission --data ledger --gtin $GTIN --lot $LOT --expiry $EXP --count 8 --actor line-3 | tee commission.out
+mapfile -t packs < <(grep '^(01)' commission.out | sed 's/(10).*//')
+serials=()
+for p in "${packs[@]}"; do serials+=("${p#*(21)}"); done
 
 say "Two cases and a pallet (SSCCs), then pack 4 + 4 into the cases and the cases onto the pallet"
-CASE1='(00)095060001000000017'
-CASE2='(00)095060001000000024'
-PALLET='(00)095060001000000031'
+CASE1='(00)095060001000000012'
+CASE2='(00)095060001000000029'
+PALLET='(00)095060001000000036'
 run commission-container --data ledger "$CASE1" "$CASE2" "$PALLET"
 run aggregate --data ledger --parent "$CASE1" "${packs[@]:0:4}"
 run aggregate --data ledger --parent "$CASE2" "${packs[@]:4:4}"
@@ -75,11 +77,10 @@ say "The dispense was a mistake: dc-lyon reverts it (EU FMD undo, same site, wit
 run revert --key dc.key --sign-only --out undo.records "${packs[1]}"
 run submit --data ledger undo.records
 
-say "A tampered record (one byte changed after signing) is caught"
-run decommission --key dc.key --sign-only --out tampered.records --reason destroyed "${packs[2]}"
-sed -i 's/^\(.\{180\}\)\(.\)/\1f/' tampered.records
-if "$bin" submit --data ledger tampered.records; then echo "demo: tampering went unnoticed" >&2; exit 1; fi
-echo "   -> refused"
+say "A tampered record is caught: the actor's name is changed after signing"
+run decommission --key dc.key --sign-only --out tampered.records --reason destroyed "${packs[2]}" --actor pharm.dupont
+sed -i 's/6475706f6e74/6475706f6e64/' tampered.records   # "dupont" -> "dupond" inside the signed bytes
+refused submit --data ledger tampered.records
 
 say "Quality puts lot $LOT in quarantine; dispensing it is now refused, destruction is still allowed"
 run lock --data ledger --scope lot --reason quarantine "$GTIN/$LOT" --justification "temperature excursion"

@@ -53,8 +53,8 @@ expect_exit 0 status_by_digital_link sl status --data ledger --json "$DL"
 check digital_link_same_item test "$(jq -r .id <<<"$OUT")" = "$P0"
 
 # --- aggregation
-CASE='(00)095060001000000017'
-PALLET='(00)095060001000000031'
+CASE='(00)095060001000000012'
+PALLET='(00)095060001000000036'
 expect_exit 0 commission_containers sl commission-container --data ledger "$CASE" "$PALLET"
 expect_exit 0 aggregate_case sl aggregate --data ledger --parent "$CASE" "$P0" "$P1" "$P2"
 expect_exit 0 aggregate_pallet sl aggregate --data ledger --parent "$PALLET" "$CASE"
