@@ -101,7 +101,7 @@ $(CORE_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_CORE) $(L
 
 # Fuzz targets, built with a standalone driver that replays tests/fuzz/corpus/<name>/ and a bounded
 # number of seeded mutations (so `make test` exercises them without libFuzzer).
-$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/driver.o $(LIB_CORE)
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/driver.o $(LIB_CORE) $(LIB_RAFT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
 

@@ -32,6 +32,7 @@
 	X(SL_EBADSIG, -13, "signature does not verify")                               \
 	X(SL_EKEYFILE, -14, "malformed key file")                                     \
 	X(SL_EVERSIONDB, -15, "data directory has an unsupported schema version")     \
+	X(SL_EPROOF, -16, "Merkle proof does not verify")                             \
 	/* decoders (records, entries, messages) */                                   \
 	X(SL_ETRUNCATED, -20, "input is truncated")                                   \
 	X(SL_ENONCANONICAL, -21, "encoding is not canonical")                         \
