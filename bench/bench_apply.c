@@ -65,7 +65,7 @@ static int signed_set_make(struct signed_set *set, size_t count, size_t per, con
 	int rc = 0;
 	for (size_t i = 0; i < count && rc == 0; i++) {
 		for (size_t j = 0; j < per; j++) {
-			snprintf(serials[j], sizeof serials[j], "B%u-%zu-%zu", tag, i, j);
+			snprintf(serials[j], sizeof serials[j], "B%u-%x-%x", tag % 100u, (unsigned)i, (unsigned)j);
 			views[j] = sl_str_from_cstr(serials[j]);
 		}
 		struct record record;
