@@ -239,6 +239,7 @@ struct raft {
  * with references taken. Drops (and counts) past RAFT_READY_MSGS_MAX or on ENOMEM. */
 void raft_send(struct raft *r, struct raft_msg *m);
 void raft_msgs_free(struct raft_msg *msgs, size_t count);
+void ready_release(struct raft *r); /* drop the outstanding Ready's references, apply nothing */
 bool raft_promotable(const struct raft *r);
 
 /* election.c */

@@ -206,9 +206,7 @@ void raft_destroy(raft *r)
 {
 	if (r == NULL)
 		return;
-	struct raft_ready rd;
-	if (r->rd_out)
-		raft_advance(r, &rd); /* releases the outstanding Ready's references */
+	ready_release(r); /* an outstanding Ready dies with the node */
 	raft_msgs_free(r->msgs, r->msgs_count);
 	log_free(&r->log);
 	free(r);

@@ -203,6 +203,18 @@ int raft_ready(raft *r, struct raft_ready *rd)
 	return 0;
 }
 
+void ready_release(struct raft *r)
+{
+	raft_msgs_free(r->rd_msgs, r->rd_msgs_count);
+	entries_release(r->rd_entries, r->rd_entries_count);
+	entries_release(r->rd_committed, r->rd_committed_count);
+	r->rd_msgs = NULL;
+	r->rd_entries = r->rd_committed = NULL;
+	r->rd_msgs_count = r->rd_entries_count = r->rd_committed_count = 0;
+	r->rd_snapshot = false;
+	r->rd_out = false;
+}
+
 void raft_advance(raft *r, struct raft_ready *rd)
 {
 	assert(r->rd_out);
@@ -219,14 +231,7 @@ void raft_advance(raft *r, struct raft_ready *rd)
 		if (r->log.applied < last)
 			r->log.applied = last;
 	}
-	raft_msgs_free(r->rd_msgs, r->rd_msgs_count);
-	entries_release(r->rd_entries, r->rd_entries_count);
-	entries_release(r->rd_committed, r->rd_committed_count);
-	r->rd_msgs = NULL;
-	r->rd_entries = r->rd_committed = NULL;
-	r->rd_msgs_count = r->rd_entries_count = r->rd_committed_count = 0;
-	r->rd_snapshot = false;
-	r->rd_out = false;
+	ready_release(r);
 	replication_self_stable(r); /* rule 3 */
 	if (rd != NULL)
 		memset(rd, 0, sizeof *rd);

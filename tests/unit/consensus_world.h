@@ -25,13 +25,10 @@
 #include "consensus/raft.h"
 
 #define NODES_MAX 32 /* ids 1..31 */
-#define TOKENS_MAX 64
-#define LINE_BYTES_MAX 1024
 #define QUEUE_MAX 100000 /* in-flight messages; a scenario beyond this is broken */
-#define STABILIZE_ROUNDS_MAX 200
-#define APP_ITEMS_MAX 100000
-#define READS_MAX 1024
-#define SCENARIO_FILES_MAX 256
+#define STABILIZE_ROUNDS_MAX 200 /* a quiet cluster settles in a handful; more means a livelock */
+#define APP_ITEMS_MAX 100000 /* applied data items per node */
+#define READS_MAX 1024 /* read states kept per node */
 
 struct stored_entry {
 	struct raft_entry e; /* data owned (malloc) */

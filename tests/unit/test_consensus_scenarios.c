@@ -56,6 +56,10 @@
 #include "consensus/raft.h"
 #include "tests/unit/consensus_world.h"
 
+#define TOKENS_MAX 64
+#define LINE_BYTES_MAX 1024
+#define SCENARIO_FILES_MAX 256
+
 /* ---- commands ---- */
 
 static void check_result(struct world *w, int rc, const char *expected)
