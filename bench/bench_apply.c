@@ -10,6 +10,8 @@
  * foundation issue: apply records/s ≥ 0.85 × (cores × single-core verify/s).
  */
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,8 +98,94 @@ static void signed_set_free(struct signed_set *set)
 	free(set->offsets);
 }
 
-/* Apply the set into a fresh store; returns seconds, or a negative value on failure. */
-static double apply_run(const struct signed_set *set, size_t batch, const struct crypto_public_key *pk)
+struct prepare_job {
+	store *st;
+	const struct signed_set *set;
+	size_t first;
+	size_t count;
+	struct ledger_input *inputs;
+	ledger_prepared *prepared;
+	int rc;
+};
+
+static void *prepare_thread(void *arg)
+{
+	struct prepare_job *job = arg;
+	for (size_t i = 0; i < job->count; i++) {
+		size_t at = job->first + i;
+		size_t end = at + 1 < job->set->count ? job->set->offsets[at + 1] : job->set->bytes.len;
+		job->inputs[i].bytes = job->set->bytes.data + job->set->offsets[at];
+		job->inputs[i].len = end - job->set->offsets[at];
+	}
+	job->rc = ledger_prepare(job->st, job->inputs, job->count, 0, &job->prepared);
+	return NULL;
+}
+
+static int results_check(const struct ledger_result *results, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (results[i].outcome != 0)
+			return SL_EINVAL;
+	return 0;
+}
+
+/* Apply the set batch by batch. Sequential: prepare (decode + verify on all cores) then write, one
+ * batch after the other. Pipelined: a second thread prepares batch k+1 while batch k is written,
+ * as the node does (thread pool verifies, storage thread writes). */
+static int apply_batches(store *st, const struct signed_set *set, size_t batch, bool pipelined,
+			 struct ledger_result *results)
+{
+	struct prepare_job jobs[2];
+	struct ledger_input *inputs[2] = { calloc(batch, sizeof(struct ledger_input)),
+					   calloc(batch, sizeof(struct ledger_input)) };
+	if (inputs[0] == NULL || inputs[1] == NULL) {
+		free(inputs[0]);
+		free(inputs[1]);
+		return SL_ENOMEM;
+	}
+	size_t batches = (set->count + batch - 1) / batch;
+	int rc = 0;
+	jobs[0] = (struct prepare_job){ st, set, 0, set->count < batch ? set->count : batch, inputs[0], NULL, 0 };
+	pthread_t next_thread;
+	bool next_running = false;
+	prepare_thread(&jobs[0]);
+	for (size_t k = 0; k < batches && rc == 0; k++) {
+		struct prepare_job *job = &jobs[k % 2];
+		if (next_running) {
+			pthread_join(next_thread, NULL);
+			next_running = false;
+		}
+		rc = job->rc;
+		struct prepare_job *next = &jobs[(k + 1) % 2];
+		if (rc == 0 && k + 1 < batches) {
+			size_t first = (k + 1) * batch;
+			*next = (struct prepare_job){ st, set, first,
+						      set->count - first < batch ? set->count - first : batch,
+						      inputs[(k + 1) % 2], NULL, 0 };
+			if (pipelined)
+				next_running = pthread_create(&next_thread, NULL, prepare_thread, next) == 0;
+		}
+		if (rc == 0)
+			rc = ledger_apply_prepared(st, job->prepared, 1795000000000ULL + k, results);
+		if (rc == 0)
+			rc = results_check(results, job->count);
+		ledger_prepared_free(job->prepared);
+		job->prepared = NULL;
+		if (rc == 0 && k + 1 < batches && !next_running)
+			prepare_thread(next);
+	}
+	if (next_running) {
+		pthread_join(next_thread, NULL);
+		ledger_prepared_free(jobs[batches % 2].prepared);
+	}
+	free(inputs[0]);
+	free(inputs[1]);
+	return rc;
+}
+
+/* Apply the set into a fresh durable store; returns seconds, or a negative value on failure. */
+static double apply_run(const struct signed_set *set, size_t batch, const struct crypto_public_key *pk,
+			bool pipelined)
 {
 	char dir[PATH_MAX];
 	if (test_tmpdir(dir) != 0)
@@ -111,24 +199,11 @@ static double apply_run(const struct signed_set *set, size_t batch, const struct
 		rc = ledger_registry_add_site(txn, "bench", pk);
 	if (rc == 0)
 		rc = store_txn_commit(txn);
-	struct ledger_input *inputs = calloc(batch, sizeof(*inputs));
 	struct ledger_result *results = calloc(batch, sizeof(*results));
 	double start = now_seconds();
-	for (size_t first = 0; rc == 0 && first < set->count; first += batch) {
-		size_t n = set->count - first < batch ? set->count - first : batch;
-		for (size_t i = 0; i < n; i++) {
-			size_t at = first + i;
-			size_t end = at + 1 < set->count ? set->offsets[at + 1] : set->bytes.len;
-			inputs[i].bytes = set->bytes.data + set->offsets[at];
-			inputs[i].len = end - set->offsets[at];
-		}
-		rc = ledger_apply_batch(st, inputs, n, 1795000000000ULL + first, results, 0);
-		for (size_t i = 0; rc == 0 && i < n; i++)
-			if (results[i].outcome != 0)
-				rc = SL_EINVAL;
-	}
+	if (rc == 0)
+		rc = results ? apply_batches(st, set, batch, pipelined, results) : SL_ENOMEM;
 	double elapsed = now_seconds() - start;
-	free(inputs);
 	free(results);
 	if (st != NULL)
 		store_close(st);
@@ -203,7 +278,8 @@ int main(int argc, char **argv)
 	struct crypto_secret_key sk;
 	crypto_keypair_generate(&pk, &sk);
 	unsigned cores = crypto_cores_online();
-	double verify1[BENCH_RUNS_MAX], verify_all[BENCH_RUNS_MAX], apply1[BENCH_RUNS_MAX], apply100[BENCH_RUNS_MAX];
+	double verify1[BENCH_RUNS_MAX], verify_all[BENCH_RUNS_MAX];
+	double apply1[BENCH_RUNS_MAX], apply1_seq[BENCH_RUNS_MAX], apply100[BENCH_RUNS_MAX];
 	for (int run = 0; run < runs; run++) {
 		struct signed_set one, hundred;
 		if (signed_set_make(&one, records, 1, &sk, (unsigned)run) != 0 ||
@@ -211,29 +287,34 @@ int main(int argc, char **argv)
 			return 1;
 		verify1[run] = verify_rate(&one, &pk, 1);
 		verify_all[run] = verify_rate(&one, &pk, 0);
-		double t1 = apply_run(&one, batch, &pk);
-		double t100 = apply_run(&hundred, batch, &pk);
-		if (t1 <= 0 || t100 <= 0)
+		double t1 = apply_run(&one, batch, &pk, true);
+		double t1_seq = apply_run(&one, batch, &pk, false);
+		double t100 = apply_run(&hundred, batch, &pk, true);
+		if (t1 <= 0 || t1_seq <= 0 || t100 <= 0)
 			return 1;
 		apply1[run] = (double)one.count / t1;
+		apply1_seq[run] = (double)one.count / t1_seq;
 		apply100[run] = (double)hundred.count / t100;
 		signed_set_free(&one);
 		signed_set_free(&hundred);
 	}
 	double v1 = median(verify1, runs), vall = median(verify_all, runs);
-	double a1 = median(apply1, runs), a100 = median(apply100, runs);
+	double a1 = median(apply1, runs), a1_seq = median(apply1_seq, runs), a100 = median(apply100, runs);
 	printf("| measure | median of %d runs |\n| --- | ---: |\n", runs);
 	printf("| cores online | %u |\n", cores);
 	printf("| Ed25519 verify/s, one core | %.0f |\n", v1);
 	printf("| Ed25519 verify/s, all cores (crypto_verify_batch) | %.0f |\n", vall);
-	printf("| apply, 1 serial/record: records/s (= serial events/s) | %.0f |\n", a1);
-	printf("| apply, 100 serials/record: records/s | %.0f |\n", a100);
-	printf("| apply, 100 serials/record: serial events/s | %.0f |\n", a100 * 100);
-	printf("| ratio apply records/s (1 serial) ÷ (cores × one-core verify/s); goal ≥ 0.85 | %.2f |\n",
+	printf("| apply, 1 serial/record, pipelined: records/s (= serial events/s) | %.0f |\n", a1);
+	printf("| apply, 1 serial/record, one batch after the other: records/s | %.0f |\n", a1_seq);
+	printf("| apply, 100 serials/record, pipelined: records/s | %.0f |\n", a100);
+	printf("| apply, 100 serials/record, pipelined: serial events/s | %.0f |\n", a100 * 100);
+	printf("| **ratio** apply records/s (1 serial, pipelined) ÷ (cores × one-core verify/s); goal ≥ 0.85 | **%.2f** |\n",
 	       a1 / (cores * v1));
-	printf("| ratio apply records/s (1 serial) ÷ all-core verify/s measured | %.2f |\n", a1 / vall);
+	printf("| ratio apply records/s (1 serial, one batch after the other) ÷ (cores × one-core verify/s) | %.2f |\n",
+	       a1_seq / (cores * v1));
 	printf("\n%zu records per run (1 serial) and %zu records (100 serials), batches of %zu, durable store "
-	       "(one fsync per batch), signing excluded.\n",
+	       "(one fsync per batch), signing excluded. Pipelined: a second thread prepares (decodes and\n"
+	       "verifies on all cores) batch k+1 while batch k is written (ledger_prepare / ledger_apply_prepared).\n",
 	       records, records / 10, batch);
 	crypto_secret_key_wipe(&sk);
 	return 0;

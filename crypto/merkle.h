@@ -95,7 +95,9 @@ int merkle_consistency_proof(uint64_t size1, uint64_t size2, merkle_node_get_fn 
 			     uint8_t out_hashes[MERKLE_PROOF_BYTES_MAX], size_t *count);
 
 /* RFC 9162 §2.1.3.2: 0 when proof (count hashes) proves leaf_hash is leaf `index` of the tree of
- * `size` leaves whose root is `root`; SL_EPROOF otherwise (index >= size, a wrong count, any hash). */
+ * `size` leaves whose root is `root`; SL_EPROOF otherwise (index >= size, a wrong count, any hash).
+ * The root commits to the size, so (size, root) must come from one checkpoint: with the right root
+ * a wrong size is caught only when it changes the shape of the path (RFC 9162 §2.1.3.2). */
 int merkle_verify_inclusion(const uint8_t leaf_hash[MERKLE_HASH_BYTES], uint64_t index, uint64_t size,
 			    const uint8_t *proof, size_t count, const uint8_t root[MERKLE_HASH_BYTES]);
 /* RFC 9162 §2.1.4.2 for 0 < size1 < size2. Also: size1 == size2 verifies iff count == 0 and

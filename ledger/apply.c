@@ -422,6 +422,18 @@ static int apply_one(struct apply_batch *b, store_txn *txn, size_t i, uint64_t s
 	return 0;
 }
 
+static int inputs_check(const struct ledger_input *inputs, size_t count)
+{
+	if (count > 0 && inputs == NULL)
+		return SL_EINVAL;
+	if (count > APPLY_BATCH_RECORDS_MAX)
+		return SL_ELIMIT;
+	for (size_t i = 0; i < count; i++)
+		if (inputs[i].bytes == NULL && inputs[i].len > 0)
+			return SL_EINVAL;
+	return 0;
+}
+
 /* Step 3: every record in order, in `txn`. */
 static int batch_write(store_txn *txn, struct apply_batch *b, struct ledger_result *results)
 {
@@ -434,14 +446,9 @@ static int batch_write(store_txn *txn, struct apply_batch *b, struct ledger_resu
 
 static int arguments_check(const struct ledger_input *inputs, size_t count, const struct ledger_result *results)
 {
-	if (count > 0 && (inputs == NULL || results == NULL))
+	if (count > 0 && results == NULL)
 		return SL_EINVAL;
-	if (count > APPLY_BATCH_RECORDS_MAX)
-		return SL_ELIMIT;
-	for (size_t i = 0; i < count; i++)
-		if (inputs[i].bytes == NULL && inputs[i].len > 0)
-			return SL_EINVAL;
-	return 0;
+	return inputs_check(inputs, count);
 }
 
 /* Step 1, and the batch's memory. */
@@ -458,31 +465,82 @@ static int batch_prepare(struct apply_batch *b, const struct ledger_input *input
 	return rc;
 }
 
+struct ledger_prepared {
+	struct apply_batch batch;
+};
+
+int ledger_prepare(store *st, const struct ledger_input *inputs, size_t count, unsigned threads,
+		   ledger_prepared **out)
+{
+	*out = NULL;
+	int rc = st == NULL ? SL_EINVAL : inputs_check(inputs, count);
+	if (rc != 0)
+		return rc;
+	ledger_prepared *p = calloc(1, sizeof *p);
+	if (p == NULL)
+		return SL_ENOMEM;
+	store_txn *txn = NULL;
+	rc = batch_prepare(&p->batch, inputs, count, 0);
+	if (rc == 0 && count > 0)
+		rc = store_txn_begin(st, false, &txn);
+	if (rc == 0 && count > 0) {
+		rc = batch_verify(txn, &p->batch, threads); /* no writer held: rule 1 */
+		store_txn_abort(txn);
+	}
+	if (rc != 0) {
+		ledger_prepared_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+void ledger_prepared_free(ledger_prepared *p)
+{
+	if (p == NULL)
+		return;
+	batch_free(&p->batch);
+	free(p);
+}
+
+int ledger_apply_prepared_txn(store_txn *txn, ledger_prepared *p, uint64_t ledger_time_ms,
+			      struct ledger_result *results)
+{
+	if (txn == NULL || p == NULL || (p->batch.count > 0 && results == NULL))
+		return SL_EINVAL;
+	p->batch.ledger_time_ms = ledger_time_ms;
+	return batch_write(txn, &p->batch, results); /* check_envelope re-reads keys: decision 3 */
+}
+
+int ledger_apply_prepared(store *st, ledger_prepared *p, uint64_t ledger_time_ms, struct ledger_result *results)
+{
+	if (st == NULL || p == NULL)
+		return SL_EINVAL;
+	if (p->batch.count == 0)
+		return 0;
+	store_txn *txn = NULL;
+	int rc = store_txn_begin(st, true, &txn);
+	if (rc != 0)
+		return rc;
+	rc = ledger_apply_prepared_txn(txn, p, ledger_time_ms, results);
+	if (rc == 0)
+		rc = store_txn_commit(txn);
+	else
+		store_txn_abort(txn);
+	return rc;
+}
+
 int ledger_apply_batch(store *st, const struct ledger_input *inputs, size_t count, uint64_t ledger_time_ms,
 		       struct ledger_result *results, unsigned threads)
 {
 	int rc = st == NULL ? SL_EINVAL : arguments_check(inputs, count, results);
 	if (rc != 0 || count == 0)
 		return rc;
-	struct apply_batch b;
-	store_txn *txn = NULL;
-	rc = batch_prepare(&b, inputs, count, ledger_time_ms);
+	ledger_prepared *p = NULL;
+	rc = ledger_prepare(st, inputs, count, threads, &p);
 	if (rc == 0)
-		rc = store_txn_begin(st, false, &txn);
-	if (rc == 0) {
-		rc = batch_verify(txn, &b, threads);
-		store_txn_abort(txn);
-	}
-	if (rc == 0)
-		rc = store_txn_begin(st, true, &txn); /* only now: verification holds no writer lock */
-	if (rc == 0) {
-		rc = batch_write(txn, &b, results);
-		if (rc == 0)
-			rc = store_txn_commit(txn);
-		else
-			store_txn_abort(txn);
-	}
-	batch_free(&b);
+		rc = ledger_apply_prepared(st, p, ledger_time_ms, results);
+	ledger_prepared_free(p);
 	return rc;
 }
 

@@ -48,4 +48,24 @@ int ledger_apply_batch(store *st, const struct ledger_input *inputs, size_t coun
 int ledger_apply_batch_txn(store_txn *txn, const struct ledger_input *inputs, size_t count,
 			   uint64_t ledger_time_ms, struct ledger_result *results, unsigned threads);
 
+/* The same pipeline in two halves, so verification of one batch can overlap the write transaction
+ * of the previous one (the node verifies on its thread pool while its storage thread writes):
+ *   ledger_prepare:  decode, look up keys in a read transaction, verify every signature on
+ *                    `threads` cores; holds no writer. `inputs` must stay valid until the
+ *                    prepared batch is freed.
+ *   ledger_apply_prepared(_txn): run the rules and append the entries (one write transaction and
+ *                    commit, or inside the caller's). Keys are re-read in the write transaction;
+ *                    a record whose key changed since prepare is verified again there, so the
+ *                    outcome depends only on the state the write transaction sees (rule 4 of
+ *                    determinism). A prepared batch is applied at most once.
+ * ledger_apply_batch is exactly prepare + apply + free. */
+typedef struct ledger_prepared ledger_prepared;
+int ledger_prepare(store *st, const struct ledger_input *inputs, size_t count, unsigned threads,
+		   ledger_prepared **out);
+int ledger_apply_prepared(store *st, ledger_prepared *prepared, uint64_t ledger_time_ms,
+			  struct ledger_result *results);
+int ledger_apply_prepared_txn(store_txn *txn, ledger_prepared *prepared, uint64_t ledger_time_ms,
+			      struct ledger_result *results);
+void ledger_prepared_free(ledger_prepared *prepared);
+
 #endif

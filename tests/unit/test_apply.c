@@ -384,6 +384,75 @@ static void test_apply_inside_a_caller_transaction(void)
 	fixture_close(&f);
 }
 
+/* ledger_prepare + ledger_apply_prepared give what ledger_apply_batch gives. */
+static void test_prepared_halves_match_one_call(void)
+{
+	struct fixture f, twin;
+	REQUIRE(fixture_open(&f) == 0);
+	REQUIRE(fixture_open_twin(&twin, &f) == 0);
+	struct sl_buf recs[3];
+	REQUIRE(build(&f, SPEC(.type = RECORD_COMMISSION, .items = "S1 S2"), &recs[0]) == 0);
+	REQUIRE(build(&f, SPEC(.type = RECORD_COMMISSION, .items = "S2"), &recs[1]) == 0);
+	REQUIRE(build(&f, SPEC(.type = RECORD_COMMISSION, .items = "S3", .bad_signature = true), &recs[2]) == 0);
+	struct ledger_input inputs[3];
+	for (int i = 0; i < 3; i++)
+		inputs[i] = (struct ledger_input){ recs[i].data, recs[i].len };
+	struct ledger_result halves[3], whole[3];
+	ledger_prepared *prepared = NULL;
+	REQUIRE(ledger_prepare(f.st, inputs, 3, 2, &prepared) == 0);
+	CHECK_INT_EQ(ledger_apply_prepared(f.st, prepared, f.now_ms, halves), 0);
+	ledger_prepared_free(prepared);
+	CHECK_INT_EQ(ledger_apply_batch(twin.st, inputs, 3, f.now_ms, whole, 2), 0);
+	CHECK_INT_EQ(halves[0].outcome, OUTCOME_ACCEPTED);
+	CHECK_INT_EQ(halves[1].outcome, OUTCOME_DUPLICATE_COMMISSION);
+	CHECK_INT_EQ(halves[2].outcome, OUTCOME_BAD_SIGNATURE);
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT_EQ(halves[i].outcome, whole[i].outcome);
+		CHECK_INT_EQ(halves[i].seq, whole[i].seq);
+		CHECK(memcmp(halves[i].record_id, whole[i].record_id, RECORD_ID_BYTES) == 0);
+	}
+	CHECK_INT_EQ(ledger_prepare(NULL, inputs, 3, 0, &prepared), SL_EINVAL);
+	CHECK(prepared == NULL);
+	CHECK_INT_EQ(ledger_apply_prepared(f.st, NULL, 0, halves), SL_EINVAL);
+	for (int i = 0; i < 3; i++)
+		sl_buf_free(&recs[i]);
+	fixture_close(&twin);
+	fixture_close(&f);
+}
+
+/* The write transaction decides: a key registered, or revoked, between prepare and apply is
+ * honoured as the write transaction sees it (apply.c decision 3). */
+static void test_registry_change_between_prepare_and_apply(void)
+{
+	struct fixture f;
+	REQUIRE(fixture_open(&f) == 0);
+	struct sl_buf stranger, normal;
+	REQUIRE(build(&f, SPEC(.type = RECORD_COMMISSION, .key = KEY_STRANGER, .items = "T1"), &stranger) == 0);
+	REQUIRE(build(&f, SPEC(.type = RECORD_COMMISSION, .key = KEY_A, .items = "T2"), &normal) == 0);
+	struct ledger_input inputs[2] = { { stranger.data, stranger.len }, { normal.data, normal.len } };
+	ledger_prepared *prepared = NULL;
+	REQUIRE(ledger_prepare(f.st, inputs, 2, 0, &prepared) == 0);
+	/* now register the stranger's key for site A and revoke KEY_A */
+	store_txn *txn;
+	REQUIRE(store_txn_begin(f.st, true, &txn) == 0);
+	CHECK_INT_EQ(ledger_registry_add_site(txn, SITE_A, &f.pk[KEY_STRANGER]), 0);
+	struct crypto_key_id id;
+	struct store_key key;
+	crypto_key_id_of(&f.pk[KEY_A], &id);
+	CHECK_INT_EQ(store_key_get(txn, id.bytes, &key), 0);
+	key.revoked = 1;
+	CHECK_INT_EQ(store_key_put(txn, id.bytes, &key), 0);
+	REQUIRE(store_txn_commit(txn) == 0);
+	struct ledger_result results[2];
+	CHECK_INT_EQ(ledger_apply_prepared(f.st, prepared, f.now_ms, results), 0);
+	ledger_prepared_free(prepared);
+	CHECK_INT_EQ(results[0].outcome, OUTCOME_ACCEPTED);
+	CHECK_INT_EQ(results[1].outcome, OUTCOME_UNKNOWN_KEY);
+	sl_buf_free(&stranger);
+	sl_buf_free(&normal);
+	fixture_close(&f);
+}
+
 /* Seeded mutations of valid records (bit flips, byte sets, truncations) never crash apply and
  * always get a known outcome; the ledger keeps one entry per input. */
 static void test_mutated_records_are_refused_cleanly(void)
@@ -447,6 +516,8 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_registry),
 	TEST_CASE(test_apply_inside_a_caller_transaction),
 	TEST_CASE(test_mutated_records_are_refused_cleanly),
+	TEST_CASE(test_prepared_halves_match_one_call),
+	TEST_CASE(test_registry_change_between_prepare_and_apply),
 };
 
 TEST_MAIN(cases)
