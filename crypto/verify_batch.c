@@ -2,31 +2,38 @@
  *
  * Apply verifies every record of a Raft entry before its write transaction (DESIGN "The path of one
  * record", step 5); Ed25519 verification is the dominant cost, and jobs are independent, so the
- * batch is cut into contiguous slices, one per thread. The caller's thread takes the first slice.
+ * batch is shared by several threads, the caller's among them. Threads claim chunks of
+ * VERIFY_CHUNK_JOBS jobs from an atomic cursor until none are left, so a thread slowed down by
+ * other work on its core (the node's storage thread, another process) takes fewer chunks instead of
+ * holding the whole batch back.
  *
  * Invariants:
- *  1. Every results[i] is written exactly once, by the one thread that owns slice i.
+ *  1. Every results[i] is written exactly once, by the one thread that claimed its chunk.
  *  2. At most min(threads, CRYPTO_VERIFY_THREADS_MAX, count) threads work on one batch; batches
  *     below VERIFY_INLINE_JOBS_MAX run on the caller's thread only (a thread start costs about as
  *     much as a few verifications).
- *  3. If a thread cannot be started, the caller verifies that slice itself: the results never
- *     depend on how many threads ran.
+ *  3. The caller claims chunks like any worker until the cursor passes the end, so a thread that
+ *     cannot be started costs time, never results: they never depend on how many threads ran.
  */
 #include "crypto/crypto.h"
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "util/error.h"
 
 #define VERIFY_INLINE_JOBS_MAX 16 /* below this many jobs, threads cost more than they save */
 
-struct verify_slice {
+#define VERIFY_CHUNK_JOBS 8 /* small enough to balance 2-64 threads, large enough to amortise the atomic */
+
+struct verify_shared {
 	const struct crypto_verify_job *jobs;
 	int *results;
-	size_t begin;
-	size_t end;
+	size_t count;
+	atomic_size_t next; /* first job not yet claimed */
 };
 
 unsigned crypto_cores_online(void)
@@ -37,23 +44,29 @@ unsigned crypto_cores_online(void)
 	return n > (long)UINT16_MAX ? UINT16_MAX : (unsigned)n;
 }
 
-static void slice_run(const struct verify_slice *slice)
+static int job_verify(const struct crypto_verify_job *job)
 {
-	for (size_t i = slice->begin; i < slice->end; i++) {
-		const struct crypto_verify_job *job = &slice->jobs[i];
-		if (job->pk == NULL || job->domain == NULL || job->signature == NULL ||
-		    (job->message == NULL && job->message_len > 0)) {
-			slice->results[i] = SL_EINVAL;
-			continue;
-		}
-		slice->results[i] = crypto_verify(job->pk, job->domain, job->message, job->message_len,
-						  job->signature);
+	if (job->pk == NULL || job->domain == NULL || job->signature == NULL ||
+	    (job->message == NULL && job->message_len > 0))
+		return SL_EINVAL;
+	return crypto_verify(job->pk, job->domain, job->message, job->message_len, job->signature);
+}
+
+static void chunks_run(struct verify_shared *shared)
+{
+	for (;;) {
+		size_t begin = atomic_fetch_add(&shared->next, VERIFY_CHUNK_JOBS);
+		if (begin >= shared->count)
+			return;
+		size_t end = shared->count - begin < VERIFY_CHUNK_JOBS ? shared->count : begin + VERIFY_CHUNK_JOBS;
+		for (size_t i = begin; i < end; i++)
+			shared->results[i] = job_verify(&shared->jobs[i]);
 	}
 }
 
-static void *slice_thread(void *arg)
+static void *chunks_thread(void *arg)
 {
-	slice_run(arg);
+	chunks_run(arg);
 	return NULL;
 }
 
@@ -74,24 +87,16 @@ int crypto_verify_batch(const struct crypto_verify_job *jobs, size_t count, int 
 	assert(jobs != NULL || count == 0);
 	assert(results != NULL || count == 0);
 	unsigned n = threads_for(count, threads);
-	struct verify_slice slices[CRYPTO_VERIFY_THREADS_MAX];
+	struct verify_shared shared = { jobs, results, count, 0 };
+	atomic_init(&shared.next, 0);
 	pthread_t ids[CRYPTO_VERIFY_THREADS_MAX];
 	bool started[CRYPTO_VERIFY_THREADS_MAX];
-	for (unsigned t = 0; t < n; t++) {
-		/* slice t covers [t*count/n, (t+1)*count/n): sizes differ by at most one job */
-		slices[t] = (struct verify_slice){ jobs, results, count / n * t + count % n * t / n,
-						   count / n * (t + 1) + count % n * (t + 1) / n };
-		started[t] = false;
-	}
 	for (unsigned t = 1; t < n; t++)
-		started[t] = pthread_create(&ids[t], NULL, slice_thread, &slices[t]) == 0;
-	slice_run(&slices[0]);
-	for (unsigned t = 1; t < n; t++) {
+		started[t] = pthread_create(&ids[t], NULL, chunks_thread, &shared) == 0;
+	chunks_run(&shared); /* invariant 3 */
+	for (unsigned t = 1; t < n; t++)
 		if (started[t])
 			pthread_join(ids[t], NULL);
-		else
-			slice_run(&slices[t]); /* invariant 3 */
-	}
-	assert(n == 0 || slices[n - 1].end == count);
+	assert(atomic_load(&shared.next) >= count);
 	return 0;
 }
