@@ -462,14 +462,12 @@ int codec_map_next(struct codec_reader *reader, struct codec_map *map, unsigned 
 {
 	if (map->remaining == 0)
 		return 0;
-	bool negative;
 	uint64_t magnitude = 0;
-	int64_t value_negative = 0;
-	int rc = read_integer(reader, &negative, &magnitude, &value_negative);
+	int rc = codec_read_uint(reader, CODEC_MAP_KEY_MAX, &magnitude);
+	if (rc == SL_EVALUE) /* a negative key, or one beyond every known key */
+		return SL_EUNKNOWNFIELD;
 	if (rc != 0)
 		return rc;
-	if (negative || magnitude > CODEC_MAP_KEY_MAX)
-		return SL_EUNKNOWNFIELD;
 	unsigned k = (unsigned)magnitude;
 	if (map->seen & (UINT64_C(1) << k))
 		return SL_EDUPFIELD;

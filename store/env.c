@@ -64,6 +64,8 @@ static const struct store_table_spec store_tables[STORE_TABLE_COUNT] = {
 	[STORE_TABLE_LOTS] = { "lots", 0 },
 	[STORE_TABLE_SITES] = { "sites", 0 },
 	[STORE_TABLE_KEYS] = { "keys", 0 },
+	[STORE_TABLE_RAFT_LOG] = { "raft_log", MDB_INTEGERKEY },
+	[STORE_TABLE_RAFT_META] = { "raft_meta", 0 },
 };
 
 /* Why the last store_open in this thread failed (there is no store to hold it). */

@@ -61,6 +61,8 @@ enum store_table {
 	STORE_TABLE_LOTS,
 	STORE_TABLE_SITES,
 	STORE_TABLE_KEYS,
+	STORE_TABLE_RAFT_LOG,  /* raft_store.h; added without a schema bump: new tables only */
+	STORE_TABLE_RAFT_META,
 	STORE_TABLE_COUNT
 };
 _Static_assert(STORE_TABLE_COUNT <= STORE_DBS_MAX, "raise STORE_DBS_MAX");
