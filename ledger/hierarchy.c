@@ -103,7 +103,7 @@ static int walk_visit(store_txn *txn, struct walk_state *state, const char *item
 	rc = visit(ctx, id, &item, level);
 	if (rc != 0)
 		return rc;
-	if (item.kind != GS1_KIND_CONTAINER)
+	if (item.child_count == 0) /* packs can be parents too: cases identified by SGTIN */
 		return 0;
 	return walk_push_children(txn, state, id, level);
 }

@@ -129,13 +129,26 @@ int rules_commission_container(struct apply_ctx *ctx)
 	return 0;
 }
 
-/* The parent of aggregate and disaggregate: an active container at the record's site. */
+/* A pack can be a parent: higher packaging levels (bundles, cases) are often identified by an SGTIN
+ * of their own GTIN. GS1 General Specifications §4.2: every packaging level of a trade item has its own
+ * GTIN, so a pack cannot contain a pack of its own GTIN (NOT_A_CONTAINER). */
+static bool pack_parent_valid(const struct apply_ctx *ctx, const struct store_item *parent)
+{
+	for (size_t i = 0; i < ctx->name_count; i++)
+		if (strncmp(ctx->names[i], "(01)", 4) == 0 &&
+		    strncmp(ctx->names[i] + 4, parent->gtin, GS1_GTIN_DIGITS) == 0)
+			return false;
+	return true;
+}
+
+/* The parent of aggregate and disaggregate: an active container, or a pack of another GTIN than its
+ * children, at the record's site. */
 static int check_parent(struct apply_ctx *ctx, struct store_item *parent)
 {
 	int rc = apply_item_get(ctx, ctx->parent, parent);
 	if (rc != 0)
 		return rc;
-	if (parent->kind != GS1_KIND_CONTAINER)
+	if (parent->kind == GS1_KIND_PACK && !pack_parent_valid(ctx, parent))
 		return OUTCOME_NOT_A_CONTAINER;
 	return apply_item_check_here(ctx, ctx->parent, parent);
 }

@@ -146,7 +146,7 @@ static int check_decommission_item(struct apply_ctx *ctx, size_t i, int reason)
 		rc = check_not_inside_listed(ctx, &item);
 	if (rc != 0)
 		return rc;
-	if (item.kind == GS1_KIND_CONTAINER && item.child_count > 0 && lifecycle_decommission_pack_level(reason))
+	if (item.child_count > 0 && lifecycle_decommission_pack_level(reason)) /* a container or an SGTIN case */
 		return OUTCOME_HAS_CHILDREN;
 	if (!lifecycle_decommission_blocked_by_lock(reason))
 		return check_tree_locks(ctx, ctx->names[i], 0, 0); /* limits only */

@@ -126,6 +126,26 @@ static const struct step decommission_steps[] = {
 	OK(DECOMMISSION(DISPENSED), .items = C2), /* an empty container has no packs to hand out */
 };
 
+/* Cases identified by an SGTIN of their own GTIN (GTIN2) hold units of GTIN: they aggregate, travel
+ * and are decommissioned like SSCC containers; a pack cannot hold a pack of its own GTIN. */
+static const struct step sgtin_case_steps[] = {
+	OK(COMMISSION, .items = "U1 U2 U3"),
+	OK(COMMISSION, .gtin = GTIN2, .items = "K1"),
+	NO(NOT_A_CONTAINER, 0, AGGREGATE(P("U1")), .items = P("U2")),
+	NO(NOT_A_CONTAINER, 0, AGGREGATE(Q("K1")), .items = P("U3") " " Q("K1")),
+	OK(AGGREGATE(Q("K1")), .items = P("U1") " " P("U2")),
+	OK(CONTAINERS, .items = C1),
+	OK(AGGREGATE(C1), .items = Q("K1")),
+	OK(SHIP(SITE_B), .items = C1),
+	NO(IN_TRANSIT, AT(0), DECOMMISSION(DESTROYED), .items = P("U2")),
+	OK(RECEIVE, .key = KEY_B, .items = C1),
+	OK(DECOMMISSION(DISPENSED), .key = KEY_B, .items = P("U1")), /* out of its opened case */
+	NO(HAS_CHILDREN, AT(0), DECOMMISSION(DISPENSED), .key = KEY_B, .items = Q("K1")),
+	OK(DECOMMISSION(DESTROYED), .key = KEY_B, .items = Q("K1")), /* with U2 inside */
+	NO(DECOMMISSIONED, AT(0), DECOMMISSION(DESTROYED), .key = KEY_B, .items = P("U2")),
+	OK(DISAGGREGATE(C1), .key = KEY_B),
+};
+
 static const struct step window_steps[] = {
 	OK(COMMISSION, .items = "S1 S2"),
 	OK(DECOMMISSION(SAMPLE), .items = P("S1")),
@@ -239,6 +259,7 @@ static const struct scenario scenarios[] = {
 	SCENARIO("aggregation", aggregation_steps),
 	SCENARIO("transit", transit_steps),
 	SCENARIO("decommission", decommission_steps),
+	SCENARIO("sgtin_case", sgtin_case_steps),
 	SCENARIO("window", window_steps),
 	SCENARIO("locks", lock_steps),
 	SCENARIO("quarantine_revert", quarantine_revert_steps),
@@ -270,6 +291,10 @@ static void test_transit(void)
 static void test_decommission_and_revert(void)
 {
 	run_named("decommission");
+}
+static void test_sgtin_cases(void)
+{
+	run_named("sgtin_case");
 }
 static void test_revert_window(void)
 {
@@ -319,6 +344,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_aggregation),
 	TEST_CASE(test_transit),
 	TEST_CASE(test_decommission_and_revert),
+	TEST_CASE(test_sgtin_cases),
 	TEST_CASE(test_revert_window),
 	TEST_CASE(test_locks),
 	TEST_CASE(test_quarantine_revert),
