@@ -5,6 +5,7 @@
 #   make demo       install missing packages, build, run the demo scenario
 #   make bench      run the benchmarks and write docs/benchmarks.md
 #   make fuzz       run each fuzz target under libFuzzer for FUZZ_SECONDS
+#   make soak       run simulator seeds (5 nodes, every fault) for SOAK_SECONDS (default 600)
 #   make install    install programs into $(DESTDIR)$(PREFIX)/bin
 #
 # Sources are found by directory, so a new .c file in a module folder needs no Makefile change.
@@ -14,6 +15,7 @@ BUILD ?= build
 SAN ?= 0
 CC ?= cc
 FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 600
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wpointer-arith -Wcast-qual -Wundef
@@ -33,10 +35,15 @@ endif
 
 LIBS_CORE := -llmdb -lsodium -lmsgpackc -lpthread
 LIBS_NODE := -luv -lnanomsg
+# EPCIS import/export (epcis/): the only module that links jansson and libxml2.
+EPCIS_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
+LIBS_EPCIS := -ljansson -lxml2
 
 CORE_SRC := $(wildcard util/*.c crypto/*.c store/*.c ledger/*.c)
 RAFT_SRC := $(wildcard consensus/*.c)
+REPLICA_SRC := $(wildcard replica/*.c)
 CLI_SRC := $(wildcard cli/*.c)
+EPCIS_SRC := $(wildcard epcis/*.c)
 SIM_SRC := $(wildcard simulations/*.c)
 NODE_SRC := $(wildcard node/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -47,6 +54,8 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_CORE := $(BUILD)/libsiteledger.a
 LIB_RAFT := $(BUILD)/libslraft.a
+LIB_EPCIS := $(BUILD)/libslepcis.a
+LIB_REPLICA := $(BUILD)/libslreplica.a
 PROGRAMS := $(BUILD)/bin/siteledger
 ifneq ($(SIM_SRC),)
 PROGRAMS += $(BUILD)/bin/siteledger-sim
@@ -57,12 +66,13 @@ endif
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # Consensus tests link nothing but the Raft core and libc: proof of the dependency rule.
 RAFT_TEST_BINS := $(filter $(BUILD)/tests/test_consensus%,$(UNIT_BINS))
-CORE_TEST_BINS := $(filter-out $(RAFT_TEST_BINS),$(UNIT_BINS))
+EPCIS_TEST_BINS := $(filter $(BUILD)/tests/test_epcis%,$(UNIT_BINS))
+CORE_TEST_BINS := $(filter-out $(RAFT_TEST_BINS) $(EPCIS_TEST_BINS),$(UNIT_BINS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps test unit-bins demo bench fuzz soak install clean
-all: $(LIB_CORE) $(LIB_RAFT) $(PROGRAMS)
+all: $(LIB_CORE) $(LIB_RAFT) $(LIB_REPLICA) $(LIB_EPCIS) $(PROGRAMS)
 
 deps:
 	@bash scripts/install-deps.sh
@@ -79,15 +89,25 @@ $(LIB_RAFT): $(call obj,$(RAFT_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/siteledger: $(call obj,$(CLI_SRC)) $(LIB_CORE)
+# The replica glue (consensus + store + ledger); linked before the core and raft archives.
+$(LIB_REPLICA): $(call obj,$(REPLICA_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(call obj,$(EPCIS_SRC)): CPPFLAGS += $(EPCIS_CFLAGS)
+$(LIB_EPCIS): $(call obj,$(EPCIS_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/siteledger: $(call obj,$(CLI_SRC)) $(LIB_EPCIS) $(LIB_CORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EPCIS) $(LIBS_CORE)
+
+$(BUILD)/bin/siteledger-sim: $(call obj,$(SIM_SRC)) $(LIB_REPLICA) $(LIB_CORE) $(LIB_RAFT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
 
-$(BUILD)/bin/siteledger-sim: $(call obj,$(SIM_SRC)) $(LIB_CORE) $(LIB_RAFT)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
-
-$(BUILD)/bin/siteledgerd: $(call obj,$(NODE_SRC)) $(LIB_CORE) $(LIB_RAFT)
+$(BUILD)/bin/siteledgerd: $(call obj,$(NODE_SRC)) $(LIB_REPLICA) $(LIB_CORE) $(LIB_RAFT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_NODE) $(LIBS_CORE)
 
@@ -95,9 +115,14 @@ $(RAFT_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_RAFT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(CORE_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_CORE) $(LIB_RAFT)
+$(CORE_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_REPLICA) $(LIB_CORE) $(LIB_RAFT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
+
+$(call obj,$(filter tests/unit/test_epcis%,$(UNIT_SRC))): CPPFLAGS += $(EPCIS_CFLAGS)
+$(EPCIS_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_EPCIS) $(LIB_CORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EPCIS) $(LIBS_CORE)
 
 # Fuzz targets, built with a standalone driver that replays tests/fuzz/corpus/<name>/ and a bounded
 # number of seeded mutations (so `make test` exercises them without libFuzzer).
@@ -105,7 +130,13 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/driver.o $(
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_CORE) $(LIB_RAFT)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_REPLICA) $(LIB_CORE) $(LIB_RAFT)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
+
+# The simulator benchmark links the simulator's objects except its main().
+$(BUILD)/bench/bench_sim: $(BUILD)/obj/bench/bench_sim.o $(call obj,$(filter-out simulations/main.c,$(SIM_SRC))) \
+		$(LIB_REPLICA) $(LIB_CORE) $(LIB_RAFT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
 
@@ -127,6 +158,11 @@ bench: deps
 # libFuzzer builds (clang) in build-fuzz/; corpus grows in build-fuzz/corpus/<name>/.
 fuzz: deps
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# As many simulator seeds as SOAK_SECONDS allow (docs/simulation.md records the counts).
+soak: deps
+	$(MAKE) --no-print-directory $(BUILD)/bin/siteledger-sim
+	@bash scripts/sim-soak.sh $(BUILD) $(SOAK_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -188,7 +188,7 @@ int cli_parse_u64(const char *option, const char *text, uint64_t max, uint64_t *
 	return 0;
 }
 
-void json_string(FILE *out, const char *text, size_t len)
+void cli_json_string(FILE *out, const char *text, size_t len)
 {
 	fputc('"', out);
 	for (size_t i = 0; i < len; i++) {
@@ -203,12 +203,12 @@ void json_string(FILE *out, const char *text, size_t len)
 	fputc('"', out);
 }
 
-void json_cstring(FILE *out, const char *text)
+void cli_json_cstring(FILE *out, const char *text)
 {
-	json_string(out, text, strlen(text));
+	cli_json_string(out, text, strlen(text));
 }
 
-void json_hex(FILE *out, const uint8_t *bytes, size_t len)
+void cli_json_hex(FILE *out, const uint8_t *bytes, size_t len)
 {
 	fputc('"', out);
 	for (size_t i = 0; i < len; i++)

@@ -74,9 +74,9 @@ void cli_set_command_name(const char *name);
 int cli_parse_u64(const char *option, const char *text, uint64_t max, uint64_t *out);
 
 /* JSON output helpers (stdout). */
-void json_string(FILE *out, const char *text, size_t len);
-void json_cstring(FILE *out, const char *text);
-void json_hex(FILE *out, const uint8_t *bytes, size_t len);
+void cli_json_string(FILE *out, const char *text, size_t len);
+void cli_json_cstring(FILE *out, const char *text);
+void cli_json_hex(FILE *out, const uint8_t *bytes, size_t len);
 
 /* An opened data directory (embedded mode). */
 struct cli_ledger {

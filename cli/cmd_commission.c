@@ -167,7 +167,7 @@ static void serials_print(void *ctx, FILE *out, bool json)
 		for (size_t i = 0; i < c->count; i++) {
 			if (i)
 				fputc(',', out);
-			json_cstring(out, c->serials[i]);
+			cli_json_cstring(out, c->serials[i]);
 		}
 		fputc(']', out);
 		return;

@@ -104,28 +104,28 @@ static void status_print_json(const char *id, const struct store_item *item, con
 	char when[32];
 	time_format(item->status_time_ms, when);
 	printf("{\"id\":");
-	json_cstring(stdout, id);
+	cli_json_cstring(stdout, id);
 	printf(",\"kind\":\"%s\",\"status\":", item->kind == GS1_KIND_CONTAINER ? "container" : "pack");
-	json_cstring(stdout, lifecycle_status_name(item->status));
+	cli_json_cstring(stdout, lifecycle_status_name(item->status));
 	printf(",\"site\":");
-	json_cstring(stdout, item->site);
+	cli_json_cstring(stdout, item->site);
 	printf(",\"destination\":");
-	json_cstring(stdout, item->destination);
+	cli_json_cstring(stdout, item->destination);
 	printf(",\"parent\":");
-	json_cstring(stdout, item->parent);
+	cli_json_cstring(stdout, item->parent);
 	printf(",\"children\":%" PRIu32 ",\"since\":\"%s\",\"status_seq\":%" PRIu64 ",\"commission_seq\":%" PRIu64,
 	       item->child_count, when, item->status_seq, item->commission_seq);
 	if (item->reason)
 		printf(",\"decommission_reason\":\"%s\"", decommission_reason_name(item->reason));
 	if (item->kind == GS1_KIND_PACK) {
 		printf(",\"gtin\":\"%s\",\"lot\":", item->gtin);
-		json_cstring(stdout, item->lot);
+		cli_json_cstring(stdout, item->lot);
 		printf(",\"expiry\":\"%s\"", item->expiry);
 	}
 	printf(",\"locks\":[");
 	for (size_t i = 0; i < lock_count; i++) {
 		printf("%s{\"on\":\"%s\",\"target\":", i ? "," : "", locks[i].what);
-		json_cstring(stdout, locks[i].target);
+		cli_json_cstring(stdout, locks[i].target);
 		printf(",\"reasons\":[");
 		lock_reasons_print(stdout, locks[i].lock.reasons, true);
 		printf("],\"by\":\"%s\"}", locks[i].lock.site);
@@ -244,13 +244,13 @@ static void history_row_print(store_txn *txn, const struct history_row *row, con
 	if (json) {
 		printf("%s{\"seq\":%" PRIu64 ",\"time\":\"%s\",\"type\":\"%s\",\"outcome\":\"%s\",\"record_id\":",
 		       first ? "" : ",", row->seq, when, type, outcome ? outcome : "?");
-		json_hex(stdout, id, sizeof id);
+		cli_json_hex(stdout, id, sizeof id);
 		printf(",\"site\":");
-		json_string(stdout, have_record ? record.site.ptr : "", have_record ? record.site.len : 0);
+		cli_json_string(stdout, have_record ? record.site.ptr : "", have_record ? record.site.len : 0);
 		printf(",\"actor\":");
-		json_string(stdout, have_record ? record.actor.ptr : "", have_record ? record.actor.len : 0);
+		cli_json_string(stdout, have_record ? record.actor.ptr : "", have_record ? record.actor.len : 0);
 		printf(",\"via\":");
-		json_cstring(stdout, via);
+		cli_json_cstring(stdout, via);
 		printf("}");
 	} else {
 		char hex[2 * RECORD_ID_BYTES + 1];
@@ -297,7 +297,7 @@ int cli_cmd_history(const struct cli_command *command, struct cli_args *args)
 	bool json = cli_flag(args, "json");
 	if (json) {
 		printf("{\"id\":");
-		json_cstring(stdout, chain[0]);
+		cli_json_cstring(stdout, chain[0]);
 		printf(",\"entries\":[");
 	}
 	for (size_t i = 0; i < h.count; i++)
@@ -321,7 +321,7 @@ static int lot_site_print(void *ctx, const char *site, const struct store_lot_co
 	struct lot_print *p = ctx;
 	if (p->json) {
 		printf("%s{\"site\":", p->sites ? "," : "");
-		json_cstring(stdout, site);
+		cli_json_cstring(stdout, site);
 		printf(",\"counts\":{");
 		bool first = true;
 		for (unsigned slot = 0; slot < STORE_LOT_COUNTERS; slot++) {
@@ -365,7 +365,7 @@ int cli_cmd_lot(const struct cli_command *command, struct cli_args *args)
 	struct lot_print p = { cli_flag(args, "json"), 0 };
 	if (p.json) {
 		printf("{\"gtin\":\"%s\",\"lot\":", gtin);
-		json_cstring(stdout, lot);
+		cli_json_cstring(stdout, lot);
 		printf(",\"sites\":[");
 	}
 	rc = store_lot_iterate(txn, key, lot_site_print, &p);

@@ -36,13 +36,13 @@ int cli_cmd_keygen(const struct cli_command *command, struct cli_args *args)
 	crypto_key_id_of(&pk, &key_id);
 	if (cli_flag(args, "json")) {
 		printf("{\"site\":");
-		json_cstring(stdout, site);
+		cli_json_cstring(stdout, site);
 		printf(",\"secret_key_file\":");
-		json_cstring(stdout, out);
+		cli_json_cstring(stdout, out);
 		printf(",\"public_key_file\":");
-		json_cstring(stdout, pub_path);
+		cli_json_cstring(stdout, pub_path);
 		printf(",\"key_id\":");
-		json_hex(stdout, key_id.bytes, sizeof key_id.bytes);
+		cli_json_hex(stdout, key_id.bytes, sizeof key_id.bytes);
 		printf("}\n");
 	} else {
 		char hex[2 * CRYPTO_KEY_ID_BYTES + 1];
@@ -156,9 +156,9 @@ int cli_cmd_init(const struct cli_command *command, struct cli_args *args)
 		return rc;
 	if (cli_flag(args, "json")) {
 		printf("{\"data\":");
-		json_cstring(stdout, data);
+		cli_json_cstring(stdout, data);
 		printf(",\"site\":");
-		json_cstring(stdout, own_site);
+		cli_json_cstring(stdout, own_site);
 		printf("}\n");
 	} else {
 		printf("initialised %s for site %s\n", data, own_site);

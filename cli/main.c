@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/audit.h"
 #include "cli/cli.h"
+#include "cli/cmd_epcis.h"
 #include "crypto/crypto.h"
 
 static const struct cli_option_spec keygen_options[] = {
@@ -38,7 +40,7 @@ static const struct cli_option_spec container_options[] = {
 };
 
 static const struct cli_option_spec aggregate_options[] = {
-	{ "parent", "ID", false, "the container (SSCC identifier)" },
+	{ "parent", "ID", false, "the container: an SSCC, or the SGTIN of a case of another GTIN" },
 	CLI_RECORD_OPTIONS,
 	{ NULL, NULL, false, NULL },
 };
@@ -74,6 +76,53 @@ static const struct cli_option_spec deviation_options[] = {
 	{ "ref", "ID", true, "hex id of a record the deviation concerns" },
 	{ "text", "TEXT", false, "what happened and what was done" },
 	CLI_RECORD_OPTIONS,
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec checkpoint_options[] = {
+	{ "key", "FILE", false, "this site's secret key file (default: the one given to init)" },
+	{ "add", "FILE", false, "keep the cosignatures in FILE (a checkpoint of this directory cosigned by others)" },
+	{ "out", "FILE", false, "write the signed note to FILE instead of stdout" },
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec cosign_options[] = {
+	{ "key", "FILE", false, "the cosigning site's secret key file" },
+	{ "out", "FILE", false, "write the cosigned note to FILE instead of stdout" },
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec export_options[] = {
+	{ "out", "FILE", false, "bundle file to write" },
+	{ "lot", "GTIN/LOT", false, "partial export: entries of one lot, with inclusion proofs" },
+	{ "since", "N", false, "partial export: entries from seq N on, with inclusion proofs" },
+	{ "key", "FILE", false, "key to sign a fresh checkpoint with (default: the one given to init)" },
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec audit_options[] = {
+	{ "keys", "DIR", false, "directory of trusted public key files (*.pub), one per site" },
+	{ "report", "FILE", false, "write an HTML report (summary first, then every record)" },
+	{ "report-json", "FILE", false, "write the same report as JSON" },
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec prove_options[] = {
+	{ "out", "FILE", false, "proof bundle file to write" },
+	{ "key", "FILE", false, "key to sign a fresh checkpoint with (default: the one given to init)" },
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec proof_options[] = {
+	{ "leaf-hash", "HEX", false, "verify-inclusion: the leaf hash SHA-256(0x00 || entry)" },
+	{ "index", "N", false, "verify-inclusion: the leaf index (ledger seq - 1)" },
+	{ "size", "N", false, "verify-inclusion: the tree size of the checkpoint" },
+	{ "root", "HEX", false, "verify-inclusion: the checkpoint's root hash" },
+	{ "size1", "N", false, "verify-consistency: the older tree size" },
+	{ "size2", "N", false, "verify-consistency: the newer tree size" },
+	{ "root1", "HEX", false, "verify-consistency: the older root hash" },
+	{ "root2", "HEX", false, "verify-consistency: the newer root hash" },
+	{ "proof", "HEX,...", false, "the proof hashes, comma-separated (empty for none)" },
 	{ NULL, NULL, false, NULL },
 };
 
@@ -124,6 +173,28 @@ const struct cli_command cli_commands[] = {
 	{ "history", "--data DIR ID", "Show every ledger entry for an item and its containers, in ledger order.",
 	  no_options, cli_cmd_history },
 	{ "lot", "--data DIR GTIN LOT", "Count a lot's items per status and site.", no_options, cli_cmd_lot },
+	{ "checkpoint", "--data DIR [--key FILE] [--add FILE] [--out FILE]",
+	  "Sign the ledger's current Merkle tree head as a C2SP checkpoint (or keep cosignatures with --add).",
+	  checkpoint_options, cli_cmd_checkpoint },
+	{ "cosign", "--key FILE CHECKPOINT [--out FILE]", "Cosign another site's checkpoint (C2SP tlog-cosignature).",
+	  cosign_options, cli_cmd_cosign },
+	{ "export", "--data DIR --out FILE [--lot GTIN/LOT] [--since N]",
+	  "Write a self-contained bundle for an auditor: entries with outcomes, registry, checkpoints.",
+	  export_options, cli_cmd_export },
+	{ "audit", "FILE --keys DIR [--report FILE.html] [--report-json FILE]",
+	  "Verify a bundle offline: signatures, hashes, checkpoints, replayed outcomes, reconciliation.",
+	  audit_options, cli_cmd_audit },
+	{ "prove", "--data DIR ID --out FILE",
+	  "Write a proof bundle for one serial: its records and its containers', inclusion proofs, checkpoint.",
+	  prove_options, cli_cmd_prove },
+	{ "verify-proof", "FILE --keys DIR", "Check a proof bundle on its own.", audit_options, cli_cmd_verify_proof },
+	{ "proof", "verify-inclusion|verify-consistency [options]",
+	  "Check one RFC 9162 inclusion or consistency proof: exit 0 when valid, 1 when not.", proof_options,
+	  cli_cmd_proof },
+	{ "epcis", "import FILE [--dry-run] [--atomic] [--site-map GLN=SITE ...] | export [--lot GTIN/LOT] [--id ID] [--since N] [--format json|xml] | hash FILE [--prehash]",
+	  "EPCIS interoperability: import EPCIS 1.2/2.0 capture documents as signed records, export the\n"
+	  "ledger as EPCIS 2.0, print CBV 2.0 event hash IDs (docs/epcis.md).",
+	  cli_epcis_options, cli_cmd_epcis },
 };
 const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);
 

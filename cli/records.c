@@ -234,16 +234,16 @@ static void result_print(FILE *out, bool json, const struct ledger_input *input,
 	const char *outcome = ledger_outcome_name(result->outcome);
 	if (json) {
 		fprintf(out, "{\"seq\":%" PRIu64 ",\"type\":", result->seq);
-		json_cstring(out, type ? type : "?");
+		cli_json_cstring(out, type ? type : "?");
 		fprintf(out, ",\"record_id\":");
-		json_hex(out, result->record_id, RECORD_ID_BYTES);
+		cli_json_hex(out, result->record_id, RECORD_ID_BYTES);
 		fprintf(out, ",\"outcome\":");
-		json_cstring(out, outcome ? outcome : "?");
+		cli_json_cstring(out, outcome ? outcome : "?");
 		if (result->item >= 0) {
 			fprintf(out, ",\"item_index\":%d", (int)result->item);
 			if (decoded && (size_t)result->item < record.item_count) {
 				fprintf(out, ",\"item\":");
-				json_string(out, record.items[result->item].ptr, record.items[result->item].len);
+				cli_json_string(out, record.items[result->item].ptr, record.items[result->item].len);
 			}
 		}
 		fprintf(out, "}");

@@ -9,7 +9,7 @@
  *   3. write txn, in record order: envelope checks (MALFORMED_RECORD or INVALID_IDENTIFIER,
  *      UNKNOWN_KEY, SITE_MISMATCH, UNKNOWN_SITE, BAD_SIGNATURE, DUPLICATE_RECORD — in that
  *      order), then the item ids (INVALID_IDENTIFIER), supersedes (UNKNOWN_RECORD), the type's
- *      rule; append the entry; index.
+ *      rule; append the entry and its Merkle leaf (store/merkle_store.h); index.
  *
  * Decisions (docs/lifecycle.md "Audit trail"):
  *  1. The ids table holds every AUTHENTIC record (signature verified with a registered key of its
@@ -36,6 +36,7 @@
 #include "ledger/entry.h"
 #include "ledger/lifecycle.h"
 #include "ledger/reason.h"
+#include "store/merkle_store.h"
 #include "util/error.h"
 
 /* Bytes of the unsigned encoding of one record, with room (the signature field is removed). */
@@ -390,6 +391,11 @@ static int append_entry(struct apply_batch *b, store_txn *txn, size_t i, const s
 		rc = store_ledger_append(txn, b->entry.data, b->entry.len, &seq);
 	if (rc == 0 && seq != ctx->seq)
 		rc = SL_ECORRUPT; /* the ledger grew under the single writer */
+	if (rc == 0) { /* leaf seq - 1 of the RFC 9162 tree, same transaction (merkle_store.h rule 1) */
+		uint8_t leaf[MERKLE_HASH_BYTES];
+		merkle_leaf_hash(b->entry.data, b->entry.len, leaf);
+		rc = store_merkle_append(txn, seq - 1, leaf);
+	}
 	return rc;
 }
 

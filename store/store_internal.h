@@ -63,6 +63,7 @@ enum store_table {
 	STORE_TABLE_KEYS,
 	STORE_TABLE_RAFT_LOG,  /* raft_store.h; added without a schema bump: new tables only */
 	STORE_TABLE_RAFT_META,
+	STORE_TABLE_MERKLE_NODES, /* merkle_store.h; new table, no schema bump */
 	STORE_TABLE_COUNT
 };
 _Static_assert(STORE_TABLE_COUNT <= STORE_DBS_MAX, "raise STORE_DBS_MAX");

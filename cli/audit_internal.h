@@ -1,0 +1,140 @@
+/* cli/audit_internal.h — state of one `siteledger audit` run, shared by cmd_audit.c (reading the
+ * bundle, checkpoints, output), audit_replay.c (replaying entries into a temporary store and
+ * comparing) and audit_report.c (the HTML/JSON report). Private to those files.
+ *
+ * Memory is bounded by the constants below, whatever the bundle's size ("memory stays flat"):
+ * one line, one replay batch, the checkpoints' (size, root) pairs, the corrections list, the
+ * first failures. The replayed ledger lives in a temporary LMDB directory on disk.
+ */
+#ifndef SL_CLI_AUDIT_INTERNAL_H
+#define SL_CLI_AUDIT_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "cli/audit.h"
+#include "ledger/apply.h"
+#include "ledger/reason.h"
+
+#define AUDIT_FAILURES_MAX 20		     /* failures listed in full; later ones are only counted */
+#define AUDIT_BATCH_BYTES_MAX (16u << 20)    /* entry bytes held for one replay batch */
+#define AUDIT_CORRECTIONS_MAX 100000	     /* (superseded id, correcting seq) pairs kept for the report */
+#define AUDIT_OUTCOMES_MAX 64		     /* outcome codes counted (reason.h values are below) */
+#define AUDIT_TEXT_BYTES_MAX 200	     /* expected / found text of one failure */
+
+/* Records replayed between reopenings of the scratch store (audit_replay.c design note 5). Each
+ * record touches ~10 pages of a large store (random inserts in ids, items, history; copy-on-write;
+ * measured at 1M records), so at most ~80 MiB of mapped pages accumulate between reopenings,
+ * whatever the ledger's size; smaller windows refault more (~4 us of CPU per record at 1024). */
+#define AUDIT_RELEASE_RECORDS 2048
+/* Records per replay batch: enough for crypto_verify_batch to use every core, small enough that one
+ * write transaction's dirty pages (a few per record, held in memory until commit) stay ~10 MiB. */
+#define AUDIT_BATCH_RECORDS_MAX 1024
+_Static_assert(AUDIT_BATCH_RECORDS_MAX <= APPLY_BATCH_RECORDS_MAX, "a replay batch is one apply batch");
+
+struct audit_failure {
+	uint64_t entry; /* 0: not about one entry */
+	char where[48];
+	char what[64];
+	char expected[AUDIT_TEXT_BYTES_MAX];
+	char found[AUDIT_TEXT_BYTES_MAX];
+};
+
+struct audit_checkpoint {
+	uint64_t size;
+	uint8_t root[MERKLE_HASH_BYTES];
+	size_t signers;
+	size_t cosigners;
+	char signer_names[96];
+	bool matched;
+};
+
+struct audit_slot {
+	uint64_t seq;
+	size_t at; /* entry bytes in the batch's bytes */
+	size_t len;
+	size_t record_at; /* record bytes inside them */
+	size_t record_len;
+};
+
+struct audit_batch {
+	uint8_t *bytes; /* AUDIT_BATCH_BYTES_MAX: the entries, back to back */
+	size_t len;
+	struct audit_slot *slots; /* AUDIT_BATCH_RECORDS_MAX */
+	size_t count;
+	uint64_t time_ms; /* the ledger time shared by the batch */
+	struct ledger_input *inputs;
+	struct ledger_result *results;
+	ledger_prepared *prepared;
+	struct audit *audit;
+};
+
+struct audit_correction {
+	uint8_t superseded[RECORD_ID_BYTES];
+	uint64_t by_seq;
+};
+
+struct audit {
+	struct bundle_reader reader;
+	struct trusted_keys trusted;
+	struct bundle_registry registry;
+	enum bundle_kind kind;
+	char origin[NOTE_NAME_BYTES_MAX + 1];
+	unsigned threads;
+
+	struct audit_checkpoint *checkpoints; /* BUNDLE_CHECKPOINTS_MAX */
+	size_t checkpoint_count;
+	size_t checkpoint_next; /* full: next checkpoint to compare against the frontier */
+	struct merkle_frontier frontier;
+
+	/* replay (full bundles): two batches, one filled and verified by the main thread while the
+	 * worker applies and compares the other (audit_replay.c design note 6) */
+	char tmpdir[PATH_MAX];
+	store *st;
+	atomic_bool replay_broken;
+	struct audit_batch batches[2];
+	unsigned filling; /* index of the batch being filled */
+	pthread_t worker;
+	bool worker_running;
+	int worker_rc;
+	uint64_t replayed_since_release;
+	pthread_mutex_t fail_mutex; /* audit_fail is called by both threads */
+
+	uint64_t entries;
+	uint64_t last_seq;
+	uint64_t lot_lines;
+	uint64_t outcomes[AUDIT_OUTCOMES_MAX];
+	uint64_t signatures_checked; /* records whose signature the replay or the partial check verified */
+
+	bool want_report; /* corrections are collected only for a report */
+	struct audit_correction *corrections;
+	size_t correction_count;
+	bool corrections_truncated;
+
+	struct audit_failure failures[AUDIT_FAILURES_MAX];
+	size_t failure_count;
+	uint64_t failures_total;
+	struct progress progress;
+};
+
+/* Record a failure (kept when fewer than AUDIT_FAILURES_MAX are listed). */
+void audit_fail(struct audit *a, uint64_t entry, const char *where, const char *what, const char *expected,
+		const char *found);
+
+/* audit_replay.c */
+int audit_replay_open(struct audit *a);
+void audit_replay_close(struct audit *a);
+/* A full bundle's entry (already checked for seq order): queue it; flushes batches as needed. */
+int audit_replay_entry(struct audit *a, uint64_t seq, const uint8_t *bytes, size_t len);
+/* Replay everything queued and wait for it: failures of earlier entries are then listed. */
+int audit_replay_drain(struct audit *a);
+int audit_replay_lot(struct audit *a, const char *text);
+int audit_replay_finish(struct audit *a);
+/* Note a correction made by an accepted entry (for the report). */
+void audit_correction_note(struct audit *a, const uint8_t *entry_bytes, size_t len);
+
+/* audit_report.c: second pass over the bundle. */
+int audit_report_write(struct audit *a, const char *bundle_path, const char *html_path, const char *json_path);
+
+#endif

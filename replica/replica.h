@@ -1,0 +1,129 @@
+/* replica/replica.h — one replica of the ledger: the Raft core glued to the store and to apply.
+ *
+ * Owns: a node's store (one LMDB environment), its raft core, and the Ready cycle that joins them.
+ * Shared by the simulator (simulations/) and the node (node/). Depends on consensus/, ledger/,
+ * store/ and crypto/. Design notes: docs/simulation.md "Replica".
+ *
+ * One Ready cycle (replica_cycle) is ONE LMDB write transaction (DESIGN.md "The path of one
+ * record", step 4; raft.h "The loop"):
+ *     compact (when due) → install the snapshot (if any) → truncate/append raft log entries →
+ *     hard state → apply every committed entry with ledger_apply_batch_txn → applied index and
+ *     running state hash → commit (one fsync)
+ * then, and only then: hooks.persisted, hooks.send for every message (raft.h Rule 1),
+ * hooks.applied for every applied entry (a client may be told its outcome), raft_advance.
+ *
+ * Rules:
+ *  1. Entry data of a normal entry is a batch (replica_batch_encode): a canonical msgpack array
+ *     [ledger time ms, [record bytes...]] stamped by the leader. Apply clamps the time to the
+ *     previous batch's (max(stamped, previous)), so ledger time is monotonic on every replica
+ *     and deterministic. A batch that does not decode applies as no records, identically
+ *     everywhere (only replica_propose writes batches; this is defence, not a path).
+ *  2. When replica_cycle fails (store error, failed commit, divergence) nothing after the failed
+ *     step happened and the replica must be closed and reopened (the store is poisoned after a
+ *     failed commit: never continue past it, CONVENTIONS.md 6).
+ *  3. Running state hash: h' = SHA-256(h || ledger entry bytes) for every ledger entry appended,
+ *     from h = 32 zero bytes. It is stored with the applied index, so replicas that applied
+ *     the same raft index must hold the same hash.
+ *  4. Snapshot = the ledger (DESIGN.md "Consensus"): replica_snapshot_export packs the ledger
+ *     entries up to the compaction point plus its metadata; the receiver compares the entries it
+ *     already has byte for byte, re-applies the others record by record at their ledger time
+ *     and compares the entries it wrote with those shipped, then the running hash. Any
+ *     difference is a divergence: SL_ECORRUPT from replica_cycle and hooks.diverged.
+ *  5. Pointers handed to hooks are valid during the hook only.
+ */
+#ifndef SL_REPLICA_REPLICA_H
+#define SL_REPLICA_REPLICA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/raft.h"
+#include "ledger/apply.h"
+#include "store/raft_store.h"
+#include "store/store.h"
+#include "util/buf.h"
+
+#define REPLICA_BATCH_RECORDS_MAX 256 /* records per raft entry: bounds one apply call and its results */
+#define REPLICA_HASH_BYTES STORE_RAFT_HASH_BYTES
+#define REPLICA_SNAPSHOT_BYTES_MAX (256u << 20) /* one exported ledger: bounds the receiver's memory */
+
+_Static_assert(REPLICA_BATCH_RECORDS_MAX <= APPLY_BATCH_RECORDS_MAX, "a batch is one apply call");
+
+typedef struct replica replica;
+
+struct replica_config {
+	struct raft_config raft;
+	const char *dir;		/* the data directory (store_open) */
+	struct store_options store;
+	unsigned verify_threads;	/* ledger apply's verify threads; 0 = one per core */
+	uint64_t compact_every;		/* compact the log once this many entries are applied past the
+					 * compaction point; 0 = never */
+};
+
+/* One applied raft entry (hooks.applied). */
+struct replica_applied {
+	uint64_t index;
+	uint64_t term;
+	uint8_t type;			/* enum raft_entry_type */
+	const uint8_t *data;		/* the raft entry's data */
+	size_t len;
+	uint64_t ledger_time_ms;	/* after the clamp (rule 1) */
+	const struct ledger_result *results; /* one per record of the batch */
+	size_t results_count;
+	const struct ledger_input *records;  /* the batch's records, same order */
+	uint64_t ledger_seq;		/* ledger size after this entry */
+	uint8_t state_hash[REPLICA_HASH_BYTES]; /* running hash after this entry (rule 3) */
+	bool snapshot;			/* installed from a snapshot: index is the snapshot's, no data */
+};
+
+struct replica_hooks {
+	void *ctx;
+	/* every entry made durable by this cycle, in order (may be NULL) */
+	void (*persisted)(void *ctx, const struct raft_entry *entry);
+	/* a message to deliver to msg->to (required) */
+	void (*send)(void *ctx, const struct raft_msg *msg);
+	/* an entry applied by this cycle, after its commit (may be NULL) */
+	void (*applied)(void *ctx, const struct replica_applied *applied);
+	/* the bytes of the snapshot this cycle installs (as exported by the sender); required when
+	 * snapshots can occur. Return 0 with data and len set, or a negative code (cycle fails). */
+	int (*snapshot_data)(void *ctx, const struct raft_snapshot_meta *meta, const uint8_t **data, size_t *len);
+	/* a divergence found while installing a snapshot (may be NULL) */
+	void (*diverged)(void *ctx, const char *what);
+};
+
+/* Open (creating when new) the store in config->dir and restore the raft core from it: a store
+ * without raft state starts the core new (config->raft.initial bootstraps), otherwise the state
+ * read back wins. */
+int replica_open(const struct replica_config *config, replica **out);
+/* Drop everything in memory (nothing is written): a crash, or a clean stop between cycles. */
+void replica_close(replica *rp);
+
+raft *replica_raft(replica *rp);
+store *replica_store(replica *rp);
+/* Applied index, ledger size and time, running hash (as last committed). */
+void replica_applied_get(const replica *rp, struct store_raft_applied *out);
+
+/* Leader: propose one batch stamped with ledger_time_ms. RAFT_* codes from raft_propose;
+ * SL_EINVAL for 0 or more than REPLICA_BATCH_RECORDS_MAX records. */
+int replica_propose(replica *rp, uint64_t ledger_time_ms, const struct ledger_input *records, size_t count,
+		    uint64_t *index_out);
+
+/* Run one Ready cycle when the core has one. Returns 1 when a cycle ran, 0 when there was
+ * nothing to do, a negative SL_E* code on failure (rule 2). */
+int replica_cycle(replica *rp, const struct replica_hooks *hooks);
+
+/* The ledger as of the compaction point, for a follower behind it (rule 4). *meta_out = that
+ * point. SL_ENOENT when the log was never compacted. */
+int replica_snapshot_export(replica *rp, struct sl_buf *out, struct raft_snapshot_meta *meta_out);
+
+/* SHA-256 over the lifecycle tables (items, children, locks, lots; key and value bytes). */
+int replica_lifecycle_hash(replica *rp, uint8_t out[REPLICA_HASH_BYTES]);
+
+/* Batch codec (rule 1). decode borrows: records point into bytes; at most cap records. */
+int replica_batch_encode(uint64_t ledger_time_ms, const struct ledger_input *records, size_t count,
+			 struct sl_buf *out);
+int replica_batch_decode(const uint8_t *bytes, size_t len, uint64_t *ledger_time_ms, struct ledger_input *records,
+			 size_t cap, size_t *count);
+
+#endif

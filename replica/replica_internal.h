@@ -1,0 +1,40 @@
+/* replica/replica_internal.h — the replica's structure, shared by the replica/ files only. */
+#ifndef SL_REPLICA_REPLICA_INTERNAL_H
+#define SL_REPLICA_REPLICA_INTERNAL_H
+
+#include "replica/replica.h"
+
+#include <limits.h>
+
+/* Per-cycle scratch: one slot per committed entry of the Ready (the core bounds a Ready's
+ * committed data to RAFT_READY_APPLY_BYTES_MAX), results and records pooled. */
+struct replica_scratch {
+	struct replica_applied *apps;
+	size_t *apps_offset; /* into the pools: pointers are set after the last realloc */
+	size_t apps_count;
+	size_t apps_cap;
+	struct ledger_result *results;
+	struct ledger_input *records;
+	size_t pool_count; /* results/records used */
+	size_t pool_cap;
+};
+
+struct replica {
+	struct replica_config cfg;
+	char dir[PATH_MAX];
+	store *st;
+	raft *r;
+	struct store_raft_applied applied; /* as last committed */
+	struct store_raft_compaction snap; /* as last committed */
+	struct replica_scratch scratch;
+};
+
+/* snapshot.c */
+int replica_snapshot_install(replica *rp, store_txn *txn, const struct raft_snapshot_meta *meta,
+			     const struct replica_hooks *hooks, struct store_raft_applied *applied,
+			     struct store_raft_compaction *snap);
+void replica_conf_to_store(const struct raft_conf_state *conf, struct store_raft_compaction *c);
+void replica_conf_from_store(const struct store_raft_compaction *c, struct raft_conf_state *conf);
+void replica_hash_step(uint8_t hash[REPLICA_HASH_BYTES], const uint8_t *entry, size_t len);
+
+#endif
