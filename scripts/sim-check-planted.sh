@@ -14,6 +14,9 @@ seconds=${SIM_PLANT_SECONDS:-240}
 steps=${SIM_PLANT_STEPS:-2000}
 jobs=${SIM_PLANT_JOBS:-2}
 status=0
+# the simulator's node directories go here, so a run cut short by the time bound leaves nothing
+sim_tmp=$(mktemp -d "${TMPDIR:-/tmp}/siteledger-plant-XXXXXX")
+trap 'rm -rf "$sim_tmp"' EXIT
 for x in A B C D E; do
 	build=build-plant-$x
 	if ! make --no-print-directory -j"$jobs" BUILD="$build" PLANT="$x" "$build/bin/siteledger-sim" >"/tmp/sim-plant-$x-$$.log" 2>&1; then
@@ -23,7 +26,7 @@ for x in A B C D E; do
 	fi
 	rm -f "/tmp/sim-plant-$x-$$.log"
 	start=$SECONDS
-	out=$(timeout "$seconds" "$build/bin/siteledger-sim" --seeds "1-$seeds" --nodes 5 --steps "$steps" \
+	out=$(TMPDIR="$sim_tmp" timeout "$seconds" "$build/bin/siteledger-sim" --seeds "1-$seeds" --nodes 5 --steps "$steps" \
 		--faults all --stop-on-failure 2>&1)
 	line=$(printf '%s\n' "$out" | grep -m1 -E '^seed [0-9]+: VIOLATION')
 	if [ -n "$line" ]; then

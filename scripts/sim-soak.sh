@@ -24,7 +24,7 @@ while [ $((SECONDS - start)) -lt "$seconds" ]; do
 		lo=$next
 		hi=$((next + chunk - 1))
 		next=$((hi + 1))
-		"$sim" --seeds "$lo-$hi" --nodes "$nodes" --steps "$steps" --faults all >"$tmp/$j.out" 2>&1 &
+		TMPDIR="$tmp" "$sim" --seeds "$lo-$hi" --nodes "$nodes" --steps "$steps" --faults all >"$tmp/$j.out" 2>&1 &
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do wait "$p"; done

@@ -10,6 +10,7 @@ source "$(dirname "$0")/lib.sh"
 SIM="$BUILD_DIR/bin/siteledger-sim"
 seeds=${SIM_TEST_SEEDS:-200}
 steps=${SIM_TEST_STEPS:-1500}
+export TMPDIR="$WORK" # node directories of the runs, removed with WORK
 
 if [ ! -x "$SIM" ]; then
 	fail sim-binary "$SIM missing"
