@@ -110,10 +110,10 @@ static int slot_decode(struct apply_batch *b, size_t i)
 	}
 	slot->decoded = true;
 	slot->message_at = b->messages.len;
-	rc = record_encode_unsigned(&slot->record, &b->messages);
+	rc = record_unsigned_from_bytes(input->bytes, input->len, &b->messages); /* decoded: canonical */
 	if (rc == SL_ENOMEM)
 		return rc;
-	if (rc != 0) { /* the decoder admitted what the encoder refuses: treat as undecodable */
+	if (rc != 0) { /* no canonical signature tail (a decoded record always has one): undecodable */
 		record_clear(&slot->record);
 		slot->decoded = false;
 		slot->decode_rc = rc;

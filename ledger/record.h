@@ -173,6 +173,11 @@ int record_validate(const struct record *record, struct sl_error_detail *detail)
  * crypto_verify_job with domain RECORD_SIGN_DOMAIN, for verifying many records with
  * crypto_verify_batch. */
 int record_encode_unsigned(const struct record *record, struct sl_buf *out);
+/* The same bytes cut out of an encoding record_decode accepted, without re-encoding or
+ * re-validating: canonical form puts the signature field last, so the unsigned encoding is the
+ * input with one key fewer in the map header and the last 67 bytes removed. Appends to out;
+ * SL_EINVAL when `bytes` do not have that shape (call it only on decoded records). */
+int record_unsigned_from_bytes(const uint8_t *bytes, size_t len, struct sl_buf *out);
 
 /* Strict decoding (see Rules). Errors: SL_ETRUNCATED, SL_ENONCANONICAL, SL_EDUPFIELD,
  * SL_EUNKNOWNFIELD, SL_EOVERSIZE, SL_ETYPE, SL_EMISSING, SL_EVERSION, SL_ETRAILING, SL_EVALUE,

@@ -172,6 +172,29 @@ int record_encode_unsigned(const struct record *record, struct sl_buf *out)
 	return rc != 0 ? rc : record_write(record, false, out);
 }
 
+/* Canonical form puts the signature last: key 11 (positive fixint 0x0b), bin8 header (0xc4) of
+ * length 64 (0x40), the 64 bytes. The record map has 9-12 keys, so its header is one fixmap byte. */
+#define SIGNATURE_FIELD_BYTES (3 + CRYPTO_SIGNATURE_BYTES)
+
+int record_unsigned_from_bytes(const uint8_t *bytes, size_t len, struct sl_buf *out)
+{
+	if (bytes == NULL || len < 1 + SIGNATURE_FIELD_BYTES)
+		return SL_EINVAL;
+	const uint8_t *field = bytes + len - SIGNATURE_FIELD_BYTES;
+	uint8_t header = bytes[0];
+	if ((header & 0xf0) != 0x80 || (header & 0x0f) < 2 || field[0] != 0x0b || field[1] != 0xc4 ||
+	    field[2] != CRYPTO_SIGNATURE_BYTES)
+		return SL_EINVAL;
+	size_t start = out->len;
+	uint8_t unsigned_header = (uint8_t)(header - 1); /* one key fewer */
+	int rc = sl_buf_append(out, &unsigned_header, 1);
+	if (rc == 0)
+		rc = sl_buf_append(out, bytes + 1, len - 1 - SIGNATURE_FIELD_BYTES);
+	if (rc != 0)
+		out->len = start;
+	return rc;
+}
+
 int record_signed_bytes(const struct record *record, struct sl_buf *out)
 {
 	size_t start = out->len;

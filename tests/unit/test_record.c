@@ -386,9 +386,38 @@ static void test_fuzz_corpus(void)
 	}
 }
 
+/* The unsigned bytes cut out of an encoding equal the re-encoded ones for every type (apply relies
+ * on it to skip re-encoding), and bytes without the canonical signature tail are refused. */
+static void test_unsigned_bytes_from_encoding(void)
+{
+	for (int type = RECORD_TYPE_MIN; type <= RECORD_TYPE_MAX; type++) {
+		struct sample s;
+		sample_make(&s, (enum record_type)type);
+		sample_sign(&s);
+		struct sl_buf encoded, cut, reencoded;
+		sl_buf_init(&encoded, RECORD_BYTES_MAX);
+		sl_buf_init(&cut, RECORD_BYTES_MAX);
+		sl_buf_init(&reencoded, RECORD_BYTES_MAX);
+		REQUIRE(record_encode(&s.record, &encoded) == 0);
+		CHECK_INT_EQ(record_unsigned_from_bytes(encoded.data, encoded.len, &cut), 0);
+		CHECK_INT_EQ(record_encode_unsigned(&s.record, &reencoded), 0);
+		CHECK_INT_EQ(cut.len, reencoded.len);
+		CHECK(cut.len == reencoded.len && memcmp(cut.data, reencoded.data, cut.len) == 0);
+		sl_buf_reset(&cut);
+		encoded.data[encoded.len - CRYPTO_SIGNATURE_BYTES - 3] = 0x0a; /* not key 11 */
+		CHECK_INT_EQ(record_unsigned_from_bytes(encoded.data, encoded.len, &cut), SL_EINVAL);
+		CHECK_INT_EQ(cut.len, 0);
+		CHECK_INT_EQ(record_unsigned_from_bytes(encoded.data, 10, &cut), SL_EINVAL);
+		sl_buf_free(&encoded);
+		sl_buf_free(&cut);
+		sl_buf_free(&reencoded);
+	}
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_round_trip_every_type),
 	TEST_CASE(test_golden_unsigned_encoding),
+	TEST_CASE(test_unsigned_bytes_from_encoding),
 	TEST_CASE(test_lock_targets),
 	TEST_CASE(test_signature_and_tampering),
 	TEST_CASE(test_record_id_and_signed_bytes),
