@@ -67,7 +67,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # Consensus tests link nothing but the Raft core and libc: proof of the dependency rule.
 RAFT_TEST_BINS := $(filter $(BUILD)/tests/test_consensus%,$(UNIT_BINS))
 EPCIS_TEST_BINS := $(filter $(BUILD)/tests/test_epcis%,$(UNIT_BINS))
-CORE_TEST_BINS := $(filter-out $(RAFT_TEST_BINS) $(EPCIS_TEST_BINS),$(UNIT_BINS))
+# Node tests link the node's objects (without its main) and libuv/nanomsg.
+NODE_TEST_BINS := $(filter $(BUILD)/tests/test_node%,$(UNIT_BINS))
+CORE_TEST_BINS := $(filter-out $(RAFT_TEST_BINS) $(EPCIS_TEST_BINS) $(NODE_TEST_BINS),$(UNIT_BINS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
@@ -99,9 +101,10 @@ $(LIB_EPCIS): $(call obj,$(EPCIS_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/siteledger: $(call obj,$(CLI_SRC)) $(LIB_EPCIS) $(LIB_CORE)
+# The CLI speaks the node's client protocol (node/proto.c, no libuv) over nanomsg for --node ADDR.
+$(BUILD)/bin/siteledger: $(call obj,$(CLI_SRC) $(wildcard node/proto.c)) $(LIB_EPCIS) $(LIB_CORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EPCIS) $(LIBS_CORE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EPCIS) $(LIBS_CORE) -lnanomsg
 
 $(BUILD)/bin/siteledger-sim: $(call obj,$(SIM_SRC)) $(LIB_REPLICA) $(LIB_CORE) $(LIB_RAFT)
 	@mkdir -p $(dir $@)
@@ -119,8 +122,19 @@ $(CORE_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_REPLICA) 
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
 
+$(NODE_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(filter-out node/main.c,$(NODE_SRC))) \
+		$(LIB_REPLICA) $(LIB_CORE) $(LIB_RAFT)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_NODE) $(LIBS_CORE)
+
 $(call obj,$(filter tests/unit/test_epcis%,$(UNIT_SRC))): CPPFLAGS += $(EPCIS_CFLAGS)
 $(EPCIS_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_EPCIS) $(LIB_CORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EPCIS) $(LIBS_CORE)
+
+# The EPCIS fuzz target also links the EPCIS library and its parsers.
+$(BUILD)/obj/tests/fuzz/fuzz_epcis.o: CPPFLAGS += $(EPCIS_CFLAGS)
+$(BUILD)/fuzz/fuzz_epcis: $(BUILD)/obj/tests/fuzz/fuzz_epcis.o $(BUILD)/obj/tests/fuzz/driver.o $(LIB_EPCIS) $(LIB_CORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EPCIS) $(LIBS_CORE)
 

@@ -189,7 +189,7 @@ static int text_compare(const void *a, const void *b)
 {
 	const struct text *x = a, *y = b;
 	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->data, y->data, n);
+	int c = n > 0 ? memcmp(x->data, y->data, n) : 0; /* empty parts have no buffer */
 	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
 

@@ -209,9 +209,18 @@ static int event_list_add(struct xml_reader *reader, const xmlNode *list, unsign
 	return rc;
 }
 
+/* libxml2 prints some errors (bad input encodings) through its generic handler even with
+ * XML_PARSE_NOERROR; ours are reported through the detail, so that channel stays quiet. */
+static void xml_error_silent(void *ctx, const char *format, ...)
+{
+	(void)ctx;
+	(void)format;
+}
+
 int epcis_read_xml(epcis_doc *doc, const char *bytes, size_t len, struct sl_error_detail *detail)
 {
 	assert(len <= EPCIS_DOC_BYTES_MAX);
+	xmlSetGenericErrorFunc(NULL, xml_error_silent);
 	xmlDoc *xml = xmlReadMemory(bytes, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (xml == NULL) {
 		const xmlError *error = xmlGetLastError();
