@@ -108,6 +108,17 @@ int cli_records_finish(const struct cli_args *args, struct record *records, size
 int cli_records_apply(const struct cli_args *args, struct cli_ledger *ledger, const struct ledger_input *inputs,
 		      size_t count, const struct cli_extra_output *extra);
 
+/* Print outcomes (text, or JSON with --json) as cli_records_apply does; returns the exit code. */
+int cli_records_print(const struct cli_args *args, const struct ledger_input *inputs,
+		      const struct ledger_result *results, size_t count, const struct cli_extra_output *extra);
+
+/* Node client (cli/cmd_node.c): submit signed records to --node ADDR (following redirects to the
+ * leader) and print the outcomes; read an item's status from a node. Requests are signed with
+ * --key (a key registered in the cluster). Return the exit code. */
+int cli_node_submit(const struct cli_args *args, const struct ledger_input *inputs, size_t count,
+		    const struct cli_extra_output *extra);
+int cli_node_item_status(const struct cli_args *args, const char *id);
+
 /* Options every record command takes. */
 #define CLI_RECORD_OPTIONS                                                                                        \
 	{ "key", "FILE", false, "secret key file (default: the one given to init)" },                            \
@@ -117,7 +128,8 @@ int cli_records_apply(const struct cli_args *args, struct cli_ledger *ledger, co
 	{ "justification", "TEXT", false, "free-text reason recorded with the record" },                          \
 	{ "supersedes", "ID", false, "hex id of the record this one corrects" },                                  \
 	{ "sign-only", NULL, false, "build and sign, print the record (hex, one per line) instead of applying" }, \
-	{ "out", "FILE", false, "with --sign-only: append the records to FILE instead of stdout" }
+	{ "out", "FILE", false, "with --sign-only: append the records to FILE instead of stdout" },              \
+	{ "node", "ADDR", false, "submit to a siteledgerd node (tcp://HOST:PORT) instead of --data; needs --key" }
 
 extern const struct cli_command cli_commands[];
 extern const size_t cli_command_count;
@@ -137,5 +149,7 @@ int cli_cmd_submit(const struct cli_command *command, struct cli_args *args);
 int cli_cmd_status(const struct cli_command *command, struct cli_args *args);
 int cli_cmd_history(const struct cli_command *command, struct cli_args *args);
 int cli_cmd_lot(const struct cli_command *command, struct cli_args *args);
+int cli_cmd_cluster(const struct cli_command *command, struct cli_args *args); /* cluster init */
+int cli_cmd_node(const struct cli_command *command, struct cli_args *args);    /* node status */
 
 #endif

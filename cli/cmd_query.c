@@ -166,6 +166,8 @@ int cli_cmd_status(const struct cli_command *command, struct cli_args *args)
 	int rc = cli_item_id_parse(args->positional[0], id, NULL);
 	if (rc != 0)
 		return rc;
+	if (cli_arg(args, "node") != NULL)
+		return cli_node_item_status(args, id);
 	struct cli_ledger ledger;
 	store_txn *txn = NULL;
 	rc = query_open(args, &ledger, &txn);

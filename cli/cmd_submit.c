@@ -92,7 +92,9 @@ int cli_cmd_submit(const struct cli_command *command, struct cli_args *args)
 		inputs[i].bytes = s.bytes.data + s.offsets[i];
 		inputs[i].len = end - s.offsets[i];
 	}
-	if (rc == 0) {
+	if (rc == 0 && cli_arg(args, "node") != NULL) {
+		rc = cli_node_submit(args, inputs, s.count, NULL);
+	} else if (rc == 0) {
 		struct cli_ledger ledger;
 		rc = cli_ledger_open(args, true, &ledger);
 		if (rc == 0) {

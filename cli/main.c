@@ -126,6 +126,19 @@ static const struct cli_option_spec proof_options[] = {
 	{ NULL, NULL, false, NULL },
 };
 
+static const struct cli_option_spec node_client_options[] = {
+	{ "node", "ADDR", false, "ask a siteledgerd node (tcp://HOST:PORT) instead of --data" },
+	{ "key", "FILE", false, "with --node: secret key (registered in the cluster) that signs the request" },
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec cluster_options[] = {
+	{ "sites", "A,B,C", false, "site ids of the nodes, in node id order (1, 2, 3, ...)" },
+	{ "dir", "DIR", false, "directory for keys, configs and data directories (created)" },
+	{ "base-port", "N", false, "first loopback TCP port; node i uses N+2(i-1) (peers) and N+2(i-1)+1 (clients); default 7400" },
+	{ NULL, NULL, false, NULL },
+};
+
 static const struct cli_option_spec no_options[] = {
 	{ NULL, NULL, false, NULL },
 };
@@ -165,11 +178,12 @@ const struct cli_command cli_commands[] = {
 	{ "deviation", "--data DIR --category CAT [--ref ID ...] --text TEXT",
 	  "Record a deviation (HDA exception category) explaining a discrepancy.", deviation_options,
 	  cli_cmd_deviation },
-	{ "submit", "--data DIR FILE ...",
-	  "Apply pre-signed records (hex, one per line, as written by --sign-only) as one batch.", no_options,
+	{ "submit", "(--data DIR | --node ADDR --key FILE) FILE ...",
+	  "Apply pre-signed records (hex, one per line, as written by --sign-only) as one batch.", node_client_options,
 	  cli_cmd_submit },
-	{ "status", "--data DIR ID", "Show an item's current state: status, site, container, contents, lot, locks.",
-	  no_options, cli_cmd_status },
+	{ "status", "(--data DIR | --node ADDR --key FILE) ID",
+	  "Show an item's current state: status, site, container, contents, lot, locks.", node_client_options,
+	  cli_cmd_status },
 	{ "history", "--data DIR ID", "Show every ledger entry for an item and its containers, in ledger order.",
 	  no_options, cli_cmd_history },
 	{ "lot", "--data DIR GTIN LOT", "Count a lot's items per status and site.", no_options, cli_cmd_lot },
@@ -191,6 +205,12 @@ const struct cli_command cli_commands[] = {
 	{ "proof", "verify-inclusion|verify-consistency [options]",
 	  "Check one RFC 9162 inclusion or consistency proof: exit 0 when valid, 1 when not.", proof_options,
 	  cli_cmd_proof },
+	{ "cluster", "init --sites A,B,C --dir DIR [--base-port N]",
+	  "Write keys, node configs and initialised data directories for a loopback cluster of siteledgerd nodes.",
+	  cluster_options, cli_cmd_cluster },
+	{ "node", "status --node ADDR --key FILE",
+	  "Ask a siteledgerd node for its raft role, term, leader, commit/applied index, ledger size, state hash.",
+	  node_client_options, cli_cmd_node },
 	{ "epcis", "import FILE [--dry-run] [--atomic] [--site-map GLN=SITE ...] | export [--lot GTIN/LOT] [--id ID] [--since N] [--format json|xml] | hash FILE [--prehash]",
 	  "EPCIS interoperability: import EPCIS 1.2/2.0 capture documents as signed records, export the\n"
 	  "ledger as EPCIS 2.0, print CBV 2.0 event hash IDs (docs/epcis.md).",

@@ -132,7 +132,7 @@ static int key_load(const struct cli_args *args, const struct cli_ledger *ledger
 	if (path == NULL && ledger != NULL && ledger->key_path[0] != '\0')
 		path = ledger->key_path;
 	if (path == NULL)
-		return cli_fail("--key FILE is required with --sign-only and no --data");
+		return cli_fail("--key FILE is required with --sign-only or --node and no --data");
 	int rc = crypto_secret_key_read(path, sk, site, RECORD_SITE_SIZE);
 	if (rc != 0)
 		return cli_fail("cannot use key %s: %s", path, sl_strerror(rc));
@@ -170,7 +170,8 @@ int cli_records_finish(const struct cli_args *args, struct record *records, size
 	bool sign_only = cli_flag(args, "sign-only");
 	struct cli_ledger ledger;
 	memset(&ledger, 0, sizeof ledger);
-	if (!sign_only || cli_arg(args, "data") != NULL) {
+	bool remote = cli_arg(args, "node") != NULL; /* sign here, submit to a node (cli/cmd_node.c) */
+	if ((!sign_only && !remote) || cli_arg(args, "data") != NULL) {
 		int rc = cli_ledger_open(args, !sign_only, &ledger);
 		if (rc != 0)
 			return rc;
@@ -192,6 +193,7 @@ int cli_records_finish(const struct cli_args *args, struct record *records, size
 	crypto_secret_key_wipe(&sk);
 	if (rc == 0)
 		rc = sign_only ? sign_only_write(args, inputs, count)
+		     : remote  ? cli_node_submit(args, inputs, count, extra)
 			       : cli_records_apply(args, &ledger, inputs, count, extra);
 	free(inputs);
 	sl_buf_free(&encoded);
@@ -279,6 +281,14 @@ int cli_records_apply(const struct cli_args *args, struct cli_ledger *ledger, co
 		free(results);
 		return cli_fail("nothing was applied: %s (%s)", sl_strerror(rc), store_last_error(ledger->st));
 	}
+	int exit_code = cli_records_print(args, inputs, results, count, extra);
+	free(results);
+	return exit_code;
+}
+
+int cli_records_print(const struct cli_args *args, const struct ledger_input *inputs,
+		      const struct ledger_result *results, size_t count, const struct cli_extra_output *extra)
+{
 	bool json = cli_flag(args, "json");
 	int exit_code = CLI_EXIT_ACCEPTED;
 	if (json)
@@ -296,6 +306,5 @@ int cli_records_apply(const struct cli_args *args, struct cli_ledger *ledger, co
 		extra->print(extra->ctx, stdout, json);
 	if (json)
 		printf("}\n");
-	free(results);
 	return exit_code;
 }

@@ -150,8 +150,9 @@ check partial_says_what_it_cannot grep -q "cannot re-derive" <<<"$OUT"
 expect_exit 0 export_lot sl export --data ledger --lot "$GTIN/B2" --out lot.bundle
 check lot_export_one_commission test "$(grep -c '^entry ' lot.bundle)" -eq 1
 expect_exit 0 audit_partial_lot sl audit lot.bundle --keys keys
-sed -E '0,/^entry /s/^(entry [0-9]+ [0-9a-f]+ )([0-9a-f])/\1f/' since.bundle >tampered.bundle
-sed -i -E '0,/^entry /s/^(entry [0-9]+ [0-9a-f]+ )f/\10/' tampered.bundle
+# change the first digit of the first entry's inclusion proof: f becomes 0, anything else becomes f
+sed -E '0,/^entry /{s/^(entry [0-9]+ [0-9a-f]+ )f/\10/;t;s/^(entry [0-9]+ [0-9a-f]+ )[0-9a-e]/\1f/}' since.bundle >tampered.bundle
+check tamper_partial_proof_changed_a_byte test "$(cmp -l since.bundle tampered.bundle | wc -l)" -eq 1
 expect_detected tamper_partial_proof "inclusion proof" tampered.bundle
 
 # --- prove and verify-proof

@@ -1,0 +1,75 @@
+/* node/config.h — siteledgerd's configuration file: this node, its listen addresses and its peers.
+ *
+ * Format (docs/operations.md "Node configuration"): UTF-8 text, one `key = value` per line,
+ * `#` comments and blank lines ignored, then one `[peer NAME]` section per other node:
+ *
+ *     id = 1                           # this node's raft id (1..NODE_ID_MAX), unique in the cluster
+ *     site = mfg-basel                 # this node's site id
+ *     data = /var/lib/siteledger       # data directory (relative paths: to the config file's folder)
+ *     key = /etc/siteledger/site.key   # this site's secret key file
+ *     peer_listen = tcp://0.0.0.0:7400 # nanomsg address peers reach this node on
+ *     client_listen = tcp://0.0.0.0:7401
+ *     tick_ms = 50  election_ticks = 10  heartbeat_ticks = 2  batch_records = 256   (optional)
+ *     [peer dc-lyon]
+ *     id = 2  site = dc-lyon  peer = tcp://...  client = tcp://...  public_key = dc-lyon.key.pub
+ *
+ * Rules:
+ *  1. Parsing is strict: an unknown key, a key given twice, a value out of range, a missing
+ *     required key, a duplicate id or site, or an over-long line is an error naming the line
+ *     (a missing key: the line where its section ended; a clash between sections: line 0).
+ *  2. The parsed config owns no heap memory: plain arrays sized by the named maxima.
+ */
+#ifndef SL_NODE_CONFIG_H
+#define SL_NODE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/raft.h"
+#include "ledger/record.h"
+
+#define NODE_CONFIG_LINE_BYTES_MAX 1024 /* one line; longer lines are an error */
+#define NODE_CONFIG_LINES_MAX 10000 /* a config is short; bounds the parse loop */
+#define NODE_CONFIG_PATH_BYTES 1024 /* resolved file and directory paths */
+#define NODE_CONFIG_ADDR_BYTES 256 /* nanomsg address, e.g. tcp://127.0.0.1:7400 */
+#define NODE_PEERS_MAX (RAFT_VOTERS_MAX - 1) /* every other voter */
+#define NODE_ID_MAX 1000000 /* raft ids are small positive numbers chosen by the operator */
+#define NODE_TICK_MS_MIN 5
+#define NODE_TICK_MS_MAX 10000
+#define NODE_TICK_MS_DEFAULT 50
+#define NODE_ELECTION_TICKS_DEFAULT 10
+#define NODE_HEARTBEAT_TICKS_DEFAULT 2
+
+struct node_peer_config {
+	char name[RECORD_SITE_SIZE]; /* from the section header */
+	uint64_t id;
+	char site[RECORD_SITE_SIZE];
+	char peer_addr[NODE_CONFIG_ADDR_BYTES];
+	char client_addr[NODE_CONFIG_ADDR_BYTES];
+	char public_key_path[NODE_CONFIG_PATH_BYTES];
+};
+
+struct node_config {
+	uint64_t id;
+	char site[RECORD_SITE_SIZE];
+	char data_dir[NODE_CONFIG_PATH_BYTES];
+	char key_path[NODE_CONFIG_PATH_BYTES];
+	char peer_listen[NODE_CONFIG_ADDR_BYTES];
+	char client_listen[NODE_CONFIG_ADDR_BYTES];
+	unsigned tick_ms;
+	unsigned election_ticks;
+	unsigned heartbeat_ticks;
+	unsigned batch_records; /* 1..REPLICA_BATCH_RECORDS_MAX records per raft entry */
+	struct node_peer_config peers[NODE_PEERS_MAX];
+	size_t peer_count;
+};
+
+/* Parse text[0..len) (base_dir resolves relative paths; NULL = as written). On error *line_out is
+ * the 1-based line (0 when the error is about the file as a whole) and detail says what. */
+int node_config_parse(const char *text, size_t len, const char *base_dir, struct node_config *out,
+		      unsigned *line_out, struct sl_error_detail *detail);
+/* Read and parse a file; relative paths resolve against the file's directory. */
+int node_config_load(const char *path, struct node_config *out, unsigned *line_out,
+		     struct sl_error_detail *detail);
+
+#endif

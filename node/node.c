@@ -1,0 +1,271 @@
+/* node/node.c — siteledgerd's loop: open the replica, peers and clients; tick; drive the Ready
+ * cycles; stop cleanly on SIGTERM/SIGINT.
+ *
+ * Driving: every input (tick, peer message, client request) only steps the raft core or queues
+ * work; the uv_prepare callback, which runs once per loop iteration before the loop blocks,
+ * proposes queued client records (leader) and runs Ready cycles (replica_cycle: one LMDB write
+ * transaction and fsync, then sends, then outcomes). At most NODE_CYCLES_PER_DRIVE_MAX cycles
+ * per iteration; when more are due an idle handle keeps the loop from blocking.
+ *
+ * Stopping: the signal callback runs between cycles (one thread), so the current cycle has
+ * finished; pending clients are told to retry, every handle is closed, the loop ends, and the
+ * sockets, replica and key are released. Exit 0. A failed cycle (replica.h rule 2) stops the
+ * node with exit 1: restarting reopens the store (CONVENTIONS.md 6).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/random.h"
+#include "node/node.h"
+#include "util/error.h"
+
+static void on_send(void *ctx, const struct raft_msg *msg)
+{
+	node_peer_send(ctx, msg);
+}
+
+static void on_applied(void *ctx, const struct replica_applied *a)
+{
+	node_clients_applied(ctx, a);
+}
+
+static int on_snapshot_data(void *ctx, const struct raft_snapshot_meta *meta, const uint8_t **data, size_t *len)
+{
+	(void)ctx;
+	(void)meta;
+	(void)data;
+	(void)len;
+	return SL_ENOENT; /* never reached: snapshot messages are dropped on receipt (peer.c) */
+}
+
+static void on_diverged(void *ctx, const char *what)
+{
+	(void)ctx;
+	node_log("error", "divergence while installing a snapshot", "what=\"%s\"", what);
+}
+
+static void close_walk_cb(uv_handle_t *handle, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(handle))
+		uv_close(handle, NULL);
+}
+
+static void node_stop(struct node *n, int exit_code, const char *why)
+{
+	if (n->stopping)
+		return;
+	n->stopping = true;
+	n->exit_code = exit_code;
+	node_log(exit_code == 0 ? "info" : "error", "stopping", "why=\"%s\"", why);
+	node_clients_fail_all(n, "node shutting down; retry");
+	uv_walk(n->loop, close_walk_cb, NULL);
+}
+
+static void role_watch(struct node *n)
+{
+	struct raft_status st;
+	raft_status_get(replica_raft(n->rp), &st);
+	if (st.role == n->last_role && st.leader == n->last_leader && st.term == n->last_term)
+		return;
+	n->last_role = st.role;
+	n->last_leader = st.leader;
+	n->last_term = st.term;
+	node_log("info", "raft state", "role=%s term=%" PRIu64 " leader=%" PRIu64 " commit=%" PRIu64,
+		 raft_role_name(st.role), st.term, st.leader, st.commit);
+	if (st.role != RAFT_LEADER)
+		node_clients_propose(n); /* queued requests of a deposed leader are answered, not kept */
+}
+
+static void idle_cb(uv_idle_t *idle)
+{
+	(void)idle; /* being active keeps the loop from blocking; prepare_cb does the work */
+}
+
+void node_drive(struct node *n)
+{
+	if (n->stopping)
+		return;
+	const struct replica_hooks hooks = { .ctx = n,
+					     .send = on_send,
+					     .applied = on_applied,
+					     .snapshot_data = on_snapshot_data,
+					     .diverged = on_diverged };
+	node_clients_propose(n);
+	for (int i = 0; i < NODE_CYCLES_PER_DRIVE_MAX; i++) {
+		int rc = replica_cycle(n->rp, &hooks);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			node_log("error", "ready cycle failed", "err=%s store=\"%s\"", sl_errname(rc),
+				 store_last_error(replica_store(n->rp)) ? store_last_error(replica_store(n->rp)) : "");
+			node_stop(n, 1, "ready cycle failed");
+			return;
+		}
+	}
+	role_watch(n);
+	if (raft_has_ready(replica_raft(n->rp)))
+		uv_idle_start(&n->idle, idle_cb);
+	else
+		uv_idle_stop(&n->idle);
+}
+
+static void tick_cb(uv_timer_t *timer)
+{
+	struct node *n = timer->data;
+	raft_tick(replica_raft(n->rp));
+	node_clients_expire(n);
+}
+
+static void prepare_cb(uv_prepare_t *prepare)
+{
+	node_drive(prepare->data);
+}
+
+static void signal_cb(uv_signal_t *handle, int signum)
+{
+	node_stop(handle->data, 0, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static int replica_start(struct node *n)
+{
+	struct replica_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.raft.id = n->config.id;
+	uint64_t ids[RAFT_VOTERS_MAX];
+	size_t count = 0;
+	ids[count++] = n->config.id;
+	for (size_t i = 0; i < n->config.peer_count; i++)
+		ids[count++] = n->config.peers[i].id;
+	for (size_t i = 1; i < count; i++) /* raft wants voters ascending */
+		for (size_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
+			uint64_t t = ids[j];
+			ids[j] = ids[j - 1];
+			ids[j - 1] = t;
+		}
+	memcpy(cfg.raft.initial.voters, ids, count * sizeof ids[0]);
+	cfg.raft.initial.voters_count = (uint8_t)count;
+	cfg.raft.election_ticks = n->config.election_ticks;
+	cfg.raft.heartbeat_ticks = n->config.heartbeat_ticks;
+	cfg.raft.pre_vote = true;
+	cfg.raft.check_quorum = true;
+	crypto_random_bytes(&cfg.raft.seed, sizeof cfg.raft.seed);
+	cfg.dir = n->config.data_dir;
+	cfg.store.map_bytes = NODE_MAP_BYTES;
+	cfg.verify_threads = 0;
+	cfg.compact_every = 0; /* no log compaction in this slice: followers catch up from the log */
+	int rc = replica_open(&cfg, &n->rp);
+	if (rc != 0) {
+		node_log("error", "cannot open the data directory", "dir=%s err=%s", n->config.data_dir, sl_errname(rc));
+		return rc;
+	}
+	struct store_raft_applied a;
+	replica_applied_get(n->rp, &a);
+	node_log("info", "replica open", "dir=%s applied=%" PRIu64 " ledger_size=%" PRIu64, n->config.data_dir, a.index,
+		 a.ledger_seq);
+	return 0;
+}
+
+static int handles_start(struct node *n)
+{
+	int rc = uv_timer_init(n->loop, &n->tick);
+	n->tick.data = n;
+	if (rc == 0)
+		rc = uv_timer_start(&n->tick, tick_cb, n->config.tick_ms, n->config.tick_ms);
+	if (rc == 0)
+		rc = uv_prepare_init(n->loop, &n->prepare);
+	n->prepare.data = n;
+	if (rc == 0)
+		rc = uv_prepare_start(&n->prepare, prepare_cb);
+	if (rc == 0)
+		rc = uv_idle_init(n->loop, &n->idle);
+	if (rc == 0)
+		rc = uv_signal_init(n->loop, &n->sigterm);
+	n->sigterm.data = n;
+	if (rc == 0)
+		rc = uv_signal_start(&n->sigterm, signal_cb, SIGTERM);
+	if (rc == 0)
+		rc = uv_signal_init(n->loop, &n->sigint);
+	n->sigint.data = n;
+	if (rc == 0)
+		rc = uv_signal_start(&n->sigint, signal_cb, SIGINT);
+	return rc == 0 ? 0 : SL_EIO;
+}
+
+static int node_start(struct node *n)
+{
+	char label[RECORD_SITE_SIZE];
+	int rc = crypto_secret_key_read(n->config.key_path, &n->sk, label, sizeof label);
+	if (rc != 0) {
+		node_log("error", "cannot read the site key", "path=%s err=%s", n->config.key_path, sl_errname(rc));
+		return rc;
+	}
+	if (strcmp(label, n->config.site) != 0) {
+		node_log("error", "the key belongs to another site", "key_site=%s site=%s", label, n->config.site);
+		return SL_EINVAL;
+	}
+	n->plain = malloc(NODE_PEER_MSG_BYTES_MAX);
+	if (n->plain == NULL)
+		return SL_ENOMEM;
+	rc = replica_start(n);
+	if (rc == 0)
+		rc = node_peers_open(n);
+	if (rc == 0)
+		rc = node_clients_open(n);
+	if (rc == 0)
+		rc = handles_start(n);
+	return rc;
+}
+
+static void node_release(struct node *n)
+{
+	node_clients_close(n);
+	node_peers_close(n);
+	if (n->rp != NULL)
+		replica_close(n->rp);
+	n->rp = NULL;
+	crypto_secret_key_wipe(&n->sk);
+	free(n->plain);
+}
+
+int node_run(const char *config_path)
+{
+	static struct node node; /* large (peer queues, config): not on the stack */
+	struct node *n = &node;
+	memset(n, 0, sizeof *n);
+	n->peer_sock = n->client_sock = -1;
+	for (size_t i = 0; i < NODE_PEERS_MAX; i++)
+		n->peers[i].sock = -1;
+	unsigned line = 0;
+	struct sl_error_detail detail = { "" };
+	int rc = node_config_load(config_path, &n->config, &line, &detail);
+	if (rc != 0) {
+		node_log("error", "bad configuration", "file=%s err=%s detail=\"%s\"", config_path, sl_errname(rc),
+			 detail.text);
+		return 2;
+	}
+	if (crypto_init() != 0)
+		return 1;
+	n->loop = uv_default_loop();
+	rc = node_start(n);
+	if (rc == 0) {
+		node_log("info", "started", "id=%" PRIu64 " site=%s peer_listen=%s client_listen=%s peers=%zu",
+			 n->config.id, n->config.site, n->config.peer_listen, n->config.client_listen,
+			 n->config.peer_count);
+		uv_run(n->loop, UV_RUN_DEFAULT);
+	} else {
+		n->exit_code = 1;
+		n->stopping = true;
+		uv_walk(n->loop, close_walk_cb, NULL);
+		uv_run(n->loop, UV_RUN_DEFAULT);
+	}
+	node_log("info", "stopped", "exit=%d peer_dropped_unknown=%" PRIu64 " peer_dropped_unopened=%" PRIu64
+		 " peer_dropped_malformed=%" PRIu64 " peer_dropped_queue=%" PRIu64 " client_refused=%" PRIu64
+		 " client_invalid=%" PRIu64, n->exit_code, n->counters.peer_dropped_unknown,
+		 n->counters.peer_dropped_unopened, n->counters.peer_dropped_malformed, n->counters.peer_dropped_queue,
+		 n->counters.client_refused, n->counters.client_invalid);
+	node_release(n);
+	(void)uv_loop_close(n->loop);
+	return n->exit_code;
+}
