@@ -409,9 +409,11 @@ static void summary_print(const struct audit *a, bool json)
 		printf("]}\n");
 		return;
 	}
-	printf("bundle: %s export of %s, %" PRIu64 " entries, %zu checkpoints (last: size %" PRIu64 ", signed by %s)\n",
+	printf("bundle: %s export of %s, %" PRIu64 " %s, %zu %s (last: size %" PRIu64 ", signed by %s)\n",
 	       a->kind == BUNDLE_FULL ? "full" : a->kind == BUNDLE_PARTIAL ? "partial" : "proof", a->origin, a->entries,
-	       a->checkpoint_count, last ? last->size : 0, last ? last->signer_names : "nobody");
+	       a->entries == 1 ? "entry" : "entries", a->checkpoint_count,
+	       a->checkpoint_count == 1 ? "checkpoint" : "checkpoints", last ? last->size : 0,
+	       last ? last->signer_names : "nobody");
 	if (a->kind != BUNDLE_FULL)
 		printf("partial bundle: proves each entry is in the checkpointed ledger and each accepted record's\n"
 		       "signature; it cannot re-derive outcomes, rejections or lot counters (that needs the full ledger).\n");

@@ -95,4 +95,11 @@ run lot --data ledger $GTIN $LOT
 say "The full story of one pack, its case and its pallet"
 run history --data ledger "${packs[1]}"
 
+say "An auditor checks everything offline, with nothing but an export and the sites' public keys"
+run checkpoint --data ledger
+run export --data ledger --out ledger.bundle
+mkdir -p auditor-keys && cp mfg.key.pub dc.key.pub auditor-keys/
+run audit ledger.bundle --keys auditor-keys --report audit.html
+echo "   (audit.html: every record with its signer, time, meaning of the signature and outcome)"
+
 say "Done: every accepted and refused record is in the signed ledger at $work/ledger (removed now)"
