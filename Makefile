@@ -34,7 +34,7 @@ CPPFLAGS += -DSL_PLANT_BUG_$(PLANT)=1
 endif
 
 LIBS_CORE := -llmdb -lsodium -lmsgpackc -lpthread
-LIBS_NODE := -luv -lnanomsg
+LIBS_NODE := -luv -lnanomsg -lmicrohttpd
 # EPCIS import/export (epcis/): the only module that links jansson and libxml2.
 EPCIS_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
 LIBS_EPCIS := -ljansson -lxml2
@@ -154,7 +154,13 @@ $(BUILD)/bench/bench_sim: $(BUILD)/obj/bench/bench_sim.o $(call obj,$(filter-out
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
 
-unit-bins: all $(UNIT_BINS) $(FUZZ_BINS)
+# Integration-test helpers (not tests themselves: run-tests.sh runs only tests/test_*).
+ITEST_BINS := $(BUILD)/itest/events_sub
+$(BUILD)/itest/events_sub: $(BUILD)/obj/tests/integration/events_sub.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lnanomsg
+
+unit-bins: all $(UNIT_BINS) $(FUZZ_BINS) $(ITEST_BINS)
 
 test: deps
 	$(MAKE) --no-print-directory unit-bins

@@ -149,6 +149,9 @@ int cli_cmd_submit(const struct cli_command *command, struct cli_args *args);
 int cli_cmd_status(const struct cli_command *command, struct cli_args *args);
 int cli_cmd_history(const struct cli_command *command, struct cli_args *args);
 int cli_cmd_lot(const struct cli_command *command, struct cli_args *args);
+int cli_cmd_reconcile(const struct cli_command *command, struct cli_args *args); /* cli/cmd_reconcile.c */
+int cli_cmd_where(const struct cli_command *command, struct cli_args *args);	    /* cli/cmd_where.c */
+int cli_cmd_spc(const struct cli_command *command, struct cli_args *args);	    /* cli/cmd_spc.c */
 int cli_cmd_cluster(const struct cli_command *command, struct cli_args *args); /* cluster init */
 int cli_cmd_node(const struct cli_command *command, struct cli_args *args);    /* node status */
 

@@ -7,6 +7,7 @@
 #include "cli/audit.h"
 #include "cli/cli.h"
 #include "cli/cmd_epcis.h"
+#include "cli/cmd_events.h"
 #include "crypto/crypto.h"
 
 static const struct cli_option_spec keygen_options[] = {
@@ -139,6 +140,30 @@ static const struct cli_option_spec cluster_options[] = {
 	{ NULL, NULL, false, NULL },
 };
 
+static const struct cli_option_spec reconcile_options[] = {
+	{ "lot", "GTIN/LOT", false, "the lot to reconcile (GTIN-8/12/13/14, a slash, the lot number)" },
+	{ "site", "SITE", false, "counts and exceptions of one site only (docs/reconciliation.md)" },
+	{ "overdue-days", "N", false, "shipped but not received after N days of ledger time is an exception (default 5)" },
+	{ "show", "COUNT", false, "list the identities behind one count (shipped, on_hand, unexplained, ...)" },
+	{ "html", "FILE", false, "also write a self-contained HTML report to FILE" },
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec where_options[] = {
+	{ "lot", "GTIN/LOT", false, "the lot to locate (GTIN-8/12/13/14, a slash, the lot number)" },
+	{ "site", "SITE", false, "only packs at that site or on their way to it" },
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec spc_options[] = {
+	{ "site", "SITE", false, "records of one site only" },
+	{ "line", "LINE", false, "records of one line only (the actor who signed, until records carry a line)" },
+	{ "since", "YYYY-MM-DD", false, "records with an event time from that day (UTC) on" },
+	{ "shift-hours", "H", false, "shift length in hours, dividing 24 (default 8: shifts 0, 1, 2 from 00:00 UTC)" },
+	{ "html", "FILE", false, "write the control charts (SVG in one HTML file) to FILE" },
+	{ NULL, NULL, false, NULL },
+};
+
 static const struct cli_option_spec no_options[] = {
 	{ NULL, NULL, false, NULL },
 };
@@ -187,6 +212,16 @@ const struct cli_command cli_commands[] = {
 	{ "history", "--data DIR ID", "Show every ledger entry for an item and its containers, in ledger order.",
 	  no_options, cli_cmd_history },
 	{ "lot", "--data DIR GTIN LOT", "Count a lot's items per status and site.", no_options, cli_cmd_lot },
+	{ "reconcile", "--data DIR --lot GTIN/LOT [--site S] [--overdue-days N] [--show COUNT] [--html FILE]",
+	  "Reconcile a lot: counts per category with their identities, HDA exceptions and their deviations,\n"
+	  "unexplained items (must be 0 before release). docs/reconciliation.md.",
+	  reconcile_options, cli_cmd_reconcile },
+	{ "where", "--data DIR --lot GTIN/LOT [--site S]",
+	  "Containment: where every pack of a lot is now (site, container, in transit to whom), for a recall.",
+	  where_options, cli_cmd_where },
+	{ "spc", "--data DIR [--site S] [--line L] [--since DATE] [--shift-hours H] [--html FILE]",
+	  "SPC: p-charts of rejection and exception rates per site, line and shift, with run-rule signals.",
+	  spc_options, cli_cmd_spc },
 	{ "checkpoint", "--data DIR [--key FILE] [--add FILE] [--out FILE]",
 	  "Sign the ledger's current Merkle tree head as a C2SP checkpoint (or keep cosignatures with --add).",
 	  checkpoint_options, cli_cmd_checkpoint },
@@ -211,6 +246,9 @@ const struct cli_command cli_commands[] = {
 	{ "node", "status --node ADDR --key FILE",
 	  "Ask a siteledgerd node for its raft role, term, leader, commit/applied index, ledger size, state hash.",
 	  node_client_options, cli_cmd_node },
+	{ "events", "--node-events ADDR [--topic commit|reject|alarm ...] [--count N] [--wait-ms MS]",
+	  "Subscribe to a siteledgerd node's events: committed and rejected records, alarms (one per line).",
+	  cli_events_options, cli_cmd_events },
 	{ "epcis", "import FILE [--dry-run] [--atomic] [--site-map GLN=SITE ...] | export [--lot GTIN/LOT] [--id ID] [--since N] [--format json|xml] | hash FILE [--prehash]",
 	  "EPCIS interoperability: import EPCIS 1.2/2.0 capture documents as signed records, export the\n"
 	  "ledger as EPCIS 2.0, print CBV 2.0 event hash IDs (docs/epcis.md).",

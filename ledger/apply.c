@@ -22,7 +22,8 @@
  *     unauthenticated and duplicate records go to no item's history (anyone could write them).
  *  3. Keys are looked up twice: in the read txn to build the verify jobs and again in the write
  *     txn, which is authoritative; if the key changed in between, that record is verified again
- *     synchronously, so the outcome depends only on the state the write txn sees.
+ *     synchronously, so the outcome depends only on the state the write txn sees. Each txn reads
+ *     a registry row once per batch (struct apply_registry_cache): no rule writes the registry.
  *  4. Inputs longer than RECORD_BYTES_MAX cannot be stored in an entry (ENTRY_BYTES_MAX): they are
  *     appended as MALFORMED_RECORD with empty record bytes.
  */
@@ -54,7 +55,21 @@ struct apply_slot {
 	int verify_rc;
 };
 
+/* Registry rows the write pass read last. No rule writes the keys or sites tables, so within one
+ * batch_write a row read once stays what the write txn would read again (decision 3 holds). */
+struct apply_registry_cache {
+	bool key_known;
+	uint8_t key_id[16];
+	int key_rc; /* 0 or SL_ENOENT */
+	struct store_key key;
+	bool site_known;
+	char site_id[STORE_SITE_SIZE];
+	int site_rc; /* 0 or SL_ENOENT */
+	struct store_site site;
+};
+
 struct apply_batch {
+	struct apply_registry_cache registry;
 	const struct ledger_input *inputs;
 	size_t count;
 	uint64_t ledger_time_ms;
@@ -125,6 +140,44 @@ static int slot_decode(struct apply_batch *b, size_t i)
 	return 0;
 }
 
+/* store_key_get through the batch's registry cache. */
+static int registry_key_get(struct apply_batch *b, store_txn *txn, const uint8_t key_id[16], struct store_key *out)
+{
+	struct apply_registry_cache *c = &b->registry;
+	if (!c->key_known || memcmp(c->key_id, key_id, sizeof c->key_id) != 0) {
+		struct store_key key = { 0 };
+		int rc = store_key_get(txn, key_id, &key);
+		if (rc != 0 && rc != SL_ENOENT)
+			return rc; /* errors are not remembered */
+		c->key = key;
+		c->key_known = true;
+		c->key_rc = rc;
+		memcpy(c->key_id, key_id, sizeof c->key_id);
+	}
+	if (c->key_rc == 0)
+		*out = c->key;
+	return c->key_rc;
+}
+
+/* store_site_get through the batch's registry cache. */
+static int registry_site_get(struct apply_batch *b, store_txn *txn, const char *site_id, struct store_site *out)
+{
+	struct apply_registry_cache *c = &b->registry;
+	if (!c->site_known || strcmp(c->site_id, site_id) != 0) {
+		struct store_site site = { 0 };
+		int rc = store_site_get(txn, site_id, &site);
+		if (rc != 0 && rc != SL_ENOENT)
+			return rc;
+		c->site = site;
+		c->site_known = true;
+		c->site_rc = rc;
+		memcpy(c->site_id, site_id, sizeof c->site_id);
+	}
+	if (c->site_rc == 0)
+		*out = c->site;
+	return c->site_rc;
+}
+
 /* Step 2: keys through `txn` (a read txn, or the caller's write txn before its first write of
  * this batch), then all signatures at once. */
 static int batch_verify(store_txn *txn, struct apply_batch *b, unsigned threads)
@@ -135,12 +188,13 @@ static int batch_verify(store_txn *txn, struct apply_batch *b, unsigned threads)
 	size_t job_count = 0;
 	int rc = (jobs && job_results && job_slots) ? 0 : SL_ENOMEM;
 
+	memset(&b->registry, 0, sizeof b->registry); /* one snapshot: a key read once stays true */
 	for (size_t i = 0; rc == 0 && i < b->count; i++) {
 		struct apply_slot *slot = &b->slots[i];
 		struct store_key key;
 		if (!slot->decoded)
 			continue;
-		rc = store_key_get(txn, slot->record.key_id.bytes, &key);
+		rc = registry_key_get(b, txn, slot->record.key_id.bytes, &key);
 		if (rc == SL_ENOENT || (rc == 0 && key.revoked)) {
 			rc = 0;
 			continue;
@@ -169,8 +223,8 @@ static int batch_verify(store_txn *txn, struct apply_batch *b, unsigned threads)
 }
 
 /* Envelope checks in the write txn (see the top of the file): an outcome (> 0), 0 when the record
- * is authentic and new, or an error (< 0). */
-static int check_envelope(struct apply_batch *b, struct apply_slot *slot, store_txn *txn)
+ * is authentic and new (its id is then indexed with `seq`), or an error (< 0). */
+static int check_envelope(struct apply_batch *b, struct apply_slot *slot, store_txn *txn, uint64_t seq)
 {
 	const struct record *r = &slot->record;
 	struct store_key key;
@@ -179,14 +233,14 @@ static int check_envelope(struct apply_batch *b, struct apply_slot *slot, store_
 
 	if (!slot->decoded)
 		return decode_error_is_identifier(slot->decode_rc) ? OUTCOME_INVALID_IDENTIFIER : OUTCOME_MALFORMED_RECORD;
-	int rc = store_key_get(txn, r->key_id.bytes, &key);
+	int rc = registry_key_get(b, txn, r->key_id.bytes, &key);
 	if (rc == SL_ENOENT || (rc == 0 && key.revoked))
 		return OUTCOME_UNKNOWN_KEY;
 	if (rc != 0)
 		return rc;
 	if (!apply_str_copy(r->site, site_id, sizeof site_id) || strncmp(key.site, site_id, sizeof key.site) != 0)
 		return OUTCOME_SITE_MISMATCH;
-	rc = store_site_get(txn, site_id, &site);
+	rc = registry_site_get(b, txn, site_id, &site);
 	if (rc == SL_ENOENT || (rc == 0 && !site.active))
 		return OUTCOME_UNKNOWN_SITE;
 	if (rc != 0)
@@ -204,11 +258,11 @@ static int check_envelope(struct apply_batch *b, struct apply_slot *slot, store_
 	if (rc != 0)
 		return rc;
 
-	uint64_t seq;
-	rc = store_id_get(txn, slot->id, &seq);
-	if (rc == 0)
-		return OUTCOME_DUPLICATE_RECORD;
-	return rc == SL_ENOENT ? 0 : rc;
+	/* Decision 1: an authentic new record's id is indexed whatever the rules decide, so it is put
+	 * now; the put (MDB_NOOVERWRITE) is also the duplicate check, one lookup instead of two.
+	 * Nothing in between reads it back: a record cannot name its own id (a SHA-256 of its bytes). */
+	rc = store_id_put(txn, slot->id, seq);
+	return rc == SL_EEXIST ? OUTCOME_DUPLICATE_RECORD : rc;
 }
 
 static int name_compare(const void *a, const void *b)
@@ -406,14 +460,12 @@ static int apply_one(struct apply_batch *b, store_txn *txn, size_t i, uint64_t s
 	struct apply_ctx *ctx = &b->ctx;
 	ctx_reset(ctx, txn, slot->decoded ? &slot->record : NULL, seq, b->ledger_time_ms);
 
-	int rc = apply_verdict(ctx, check_envelope(b, slot, txn), -1);
+	int rc = apply_verdict(ctx, check_envelope(b, slot, txn, seq), -1);
 	bool fresh = rc == 0 && !apply_rejected(ctx); /* authentic and new: the rules decide */
 	if (fresh)
 		rc = run_rules(ctx);
 	if (rc == 0)
 		rc = append_entry(b, txn, i, ctx);
-	if (rc == 0 && fresh)
-		rc = store_id_put(txn, slot->id, seq);
 	if (rc == 0 && fresh && apply_rejected(ctx))
 		rc = history_of_rejected(ctx);
 	if (rc != 0)
@@ -444,6 +496,7 @@ static int inputs_check(const struct ledger_input *inputs, size_t count)
 static int batch_write(store_txn *txn, struct apply_batch *b, struct ledger_result *results)
 {
 	uint64_t count = 0;
+	memset(&b->registry, 0, sizeof b->registry); /* read again in this txn: decision 3 */
 	int rc = store_ledger_count(txn, &count);
 	for (size_t i = 0; rc == 0 && i < b->count; i++)
 		rc = apply_one(b, txn, i, count + 1 + i, &results[i]);

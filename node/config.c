@@ -4,6 +4,7 @@
  * site id, path, address) and where it goes. A bit per key catches repeats and missing keys. */
 #include "node/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 
 #define CONFIG_FILE_BYTES_MAX (1u << 20) /* a config file is a few hundred bytes; refuse anything huge */
 
-enum key_kind { KIND_NUMBER, KIND_SITE, KIND_PATH, KIND_ADDR };
+enum key_kind { KIND_NUMBER, KIND_SITE, KIND_PATH, KIND_ADDR, KIND_HTTP_ADDR };
 
 struct key_spec {
 	const char *name;
@@ -32,6 +33,8 @@ struct key_spec {
 	  sizeof(((struct node_config *)0)->field) }
 #define TOP_STR(n, kind, field)                                                                              \
 	{ n, false, kind, true, 0, 0, offsetof(struct node_config, field), sizeof(((struct node_config *)0)->field) }
+#define TOP_OPT(n, kind, field)                                                                              \
+	{ n, false, kind, false, 0, 0, offsetof(struct node_config, field), sizeof(((struct node_config *)0)->field) }
 #define PEER_STR(n, kind, field)                                                                             \
 	{ n, true, kind, true, 0, 0, offsetof(struct node_peer_config, field),                               \
 	  sizeof(((struct node_peer_config *)0)->field) }
@@ -47,6 +50,8 @@ static const struct key_spec keys[] = {
 	TOP_NUM("election_ticks", false, 2, RAFT_ELECTION_TICKS_MAX, election_ticks),
 	TOP_NUM("heartbeat_ticks", false, 1, RAFT_ELECTION_TICKS_MAX, heartbeat_ticks),
 	TOP_NUM("batch_records", false, 1, REPLICA_BATCH_RECORDS_MAX, batch_records),
+	TOP_OPT("metrics_listen", KIND_HTTP_ADDR, metrics_listen),
+	TOP_OPT("events_listen", KIND_ADDR, events_listen),
 	{ "id", true, KIND_NUMBER, true, 1, NODE_ID_MAX, offsetof(struct node_peer_config, id), sizeof(uint64_t) },
 	PEER_STR("site", KIND_SITE, site),
 	PEER_STR("peer", KIND_ADDR, peer_addr),
@@ -107,6 +112,10 @@ static int store_string(struct parser *p, const struct key_spec *k, const char *
 		return fail(p, "not a valid site id (1-32 of a-z 0-9 -, starting with a letter)", value);
 	if (k->kind == KIND_ADDR && strncmp(value, "tcp://", 6) != 0 && strncmp(value, "ipc://", 6) != 0)
 		return fail(p, "address must start with tcp:// or ipc://", value);
+	uint8_t ip[4];
+	uint16_t port;
+	if (k->kind == KIND_HTTP_ADDR && node_config_http_addr_parse(value, ip, &port) != 0)
+		return fail(p, "expected a numeric IPv4 address and port, e.g. 127.0.0.1:9400", value);
 	int n;
 	if (k->kind == KIND_PATH && value[0] != '/' && p->base_dir != NULL)
 		n = snprintf(field, k->size, "%s/%s", p->base_dir, value);
@@ -250,6 +259,33 @@ int node_config_parse(const char *text, size_t len, const char *base_dir, struct
 	}
 	*line_out = rc == 0 ? 0 : p.line;
 	return rc;
+}
+
+int node_config_http_addr_parse(const char *text, uint8_t ip[4], uint16_t *port)
+{
+	const char *colon = strrchr(text, ':');
+	char host[INET_ADDRSTRLEN];
+	if (colon == NULL || (size_t)(colon - text) >= sizeof host)
+		return SL_EINVAL;
+	memcpy(host, text, (size_t)(colon - text));
+	host[colon - text] = '\0';
+	struct in_addr addr;
+	if (inet_pton(AF_INET, host, &addr) != 1)
+		return SL_EINVAL;
+	const char *digits = colon + 1;
+	if (digits[0] < '1' || digits[0] > '9' || strlen(digits) > 5)
+		return SL_EINVAL; /* no sign, no leading zero, at most 65535's five digits */
+	unsigned long v = 0;
+	for (const char *c = digits; *c != '\0'; c++) {
+		if (*c < '0' || *c > '9')
+			return SL_EINVAL;
+		v = v * 10 + (unsigned long)(*c - '0');
+	}
+	if (v > 65535)
+		return SL_EINVAL;
+	memcpy(ip, &addr.s_addr, 4);
+	*port = (uint16_t)v;
+	return 0;
 }
 
 int node_config_load(const char *path, struct node_config *out, unsigned *line_out,

@@ -10,6 +10,8 @@
  *     peer_listen = tcp://0.0.0.0:7400 # nanomsg address peers reach this node on
  *     client_listen = tcp://0.0.0.0:7401
  *     tick_ms = 50  election_ticks = 10  heartbeat_ticks = 2  batch_records = 256   (optional)
+ *     metrics_listen = 127.0.0.1:9400  # Prometheus metrics over HTTP (optional; absent = none)
+ *     events_listen = tcp://127.0.0.1:7480 # nanomsg PUB of commits, rejections, alarms (optional)
  *     [peer dc-lyon]
  *     id = 2  site = dc-lyon  peer = tcp://...  client = tcp://...  public_key = dc-lyon.key.pub
  *
@@ -39,6 +41,7 @@
 #define NODE_TICK_MS_DEFAULT 50
 #define NODE_ELECTION_TICKS_DEFAULT 10
 #define NODE_HEARTBEAT_TICKS_DEFAULT 2
+#define NODE_HTTP_ADDR_BYTES 32 /* "255.255.255.255:65535" and room to spare */
 
 struct node_peer_config {
 	char name[RECORD_SITE_SIZE]; /* from the section header */
@@ -60,6 +63,8 @@ struct node_config {
 	unsigned election_ticks;
 	unsigned heartbeat_ticks;
 	unsigned batch_records; /* 1..REPLICA_BATCH_RECORDS_MAX records per raft entry */
+	char metrics_listen[NODE_HTTP_ADDR_BYTES];	 /* IPv4:PORT; "" = no metrics endpoint */
+	char events_listen[NODE_CONFIG_ADDR_BYTES]; /* nanomsg address; "" = no events */
 	struct node_peer_config peers[NODE_PEERS_MAX];
 	size_t peer_count;
 };
@@ -68,6 +73,9 @@ struct node_config {
  * the 1-based line (0 when the error is about the file as a whole) and detail says what. */
 int node_config_parse(const char *text, size_t len, const char *base_dir, struct node_config *out,
 		      unsigned *line_out, struct sl_error_detail *detail);
+/* "A.B.C.D:PORT" (numeric IPv4, port 1..65535) into ip (network order) and port. SL_EINVAL
+ * otherwise. */
+int node_config_http_addr_parse(const char *text, uint8_t ip[4], uint16_t *port);
 /* Read and parse a file; relative paths resolve against the file's directory. */
 int node_config_load(const char *path, struct node_config *out, unsigned *line_out,
 		     struct sl_error_detail *detail);

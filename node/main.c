@@ -9,7 +9,9 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: siteledgerd --config FILE\n\n"
 		     "Runs one siteledger node: replicates the ledger with its peers (Raft over nanomsg) and\n"
-		     "serves clients (siteledger --node ADDR). Logs in logfmt on stderr; SIGTERM stops it cleanly.\n"
+		     "serves clients (siteledger --node ADDR). Logs in logfmt on stderr; optionally serves\n"
+		     "Prometheus metrics over HTTP (metrics_listen) and publishes events over nanomsg PUB\n"
+		     "(events_listen). SIGTERM stops it cleanly.\n"
 		     "The configuration file is described in docs/operations.md (\"Node configuration\").\n");
 }
 

@@ -7,14 +7,19 @@
  * transaction and fsync, then sends, then outcomes). At most NODE_CYCLES_PER_DRIVE_MAX cycles
  * per iteration; when more are due an idle handle keeps the loop from blocking.
  *
+ * Observing: each tick publishes the metrics (node/metrics.h) to the HTTP thread; every applied
+ * record becomes an event, and a divergence or a failed cycle an alarm (node/events.c).
+ *
  * Stopping: the signal callback runs between cycles (one thread), so the current cycle has
  * finished; pending clients are told to retry, every handle is closed, the loop ends, and the
  * sockets, replica and key are released. Exit 0. A failed cycle (replica.h rule 2) stops the
  * node with exit 1: restarting reopens the store (CONVENTIONS.md 6).
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto/random.h"
 #include "node/node.h"
@@ -27,7 +32,12 @@ static void on_send(void *ctx, const struct raft_msg *msg)
 
 static void on_applied(void *ctx, const struct replica_applied *a)
 {
-	node_clients_applied(ctx, a);
+	struct node *n = ctx;
+	node_clients_applied(n, a);
+	n->metrics.raft_entries_applied_total++;
+	for (size_t i = 0; i < a->results_count; i++)
+		node_metrics_outcome_count(&n->metrics, a->results[i].outcome);
+	node_events_applied(n, a);
 }
 
 static int on_snapshot_data(void *ctx, const struct raft_snapshot_meta *meta, const uint8_t **data, size_t *len)
@@ -41,8 +51,54 @@ static int on_snapshot_data(void *ctx, const struct raft_snapshot_meta *meta, co
 
 static void on_diverged(void *ctx, const char *what)
 {
-	(void)ctx;
 	node_log("error", "divergence while installing a snapshot", "what=\"%s\"", what);
+	node_events_alarm(ctx, "divergence", what);
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/* Gauges from the raft core and the replica, counters from the loop's tallies; then hand the
+ * copy to the HTTP thread (node/metrics.h: the only state shared across threads). */
+static void metrics_publish(struct node *n)
+{
+	if (n->http == NULL)
+		return;
+	struct node_metrics *m = &n->metrics;
+	assert(n->peer_count <= NODE_PEERS_MAX); /* m->peers has room for each */
+	struct raft_status st;
+	raft_status_get(replica_raft(n->rp), &st);
+	struct store_raft_applied a;
+	replica_applied_get(n->rp, &a);
+	m->raft_term = st.term;
+	m->raft_role = st.role;
+	m->raft_commit_index = st.commit;
+	m->raft_applied_index = a.index;
+	m->ledger_entries = a.ledger_seq;
+	m->peer_unknown_sender_total = n->counters.peer_dropped_unknown;
+	m->client_refused_total = n->counters.client_refused;
+	m->client_invalid_total = n->counters.client_invalid;
+	m->peer_count = n->peer_count;
+	for (size_t i = 0; i < n->peer_count; i++) {
+		const struct node_peer *p = &n->peers[i];
+		struct node_metrics_peer *mp = &m->peers[i];
+		snprintf(mp->name, sizeof mp->name, "%s", p->config->name);
+		mp->id = p->config->id;
+		mp->last_heard_ms = p->last_heard_ms;
+		mp->dropped_queue = p->dropped_queue;
+		mp->dropped_send = p->dropped;
+		mp->dropped_unopened = p->dropped_unopened;
+		mp->dropped_malformed = p->dropped_malformed;
+		mp->match_index = 0;
+		for (size_t j = 0; st.role == RAFT_LEADER && j < st.progress_count; j++)
+			if (st.progress[j].id == mp->id)
+				mp->match_index = st.progress[j].match;
+	}
+	node_http_publish(n->http, m);
 }
 
 static void close_walk_cb(uv_handle_t *handle, void *arg)
@@ -94,12 +150,15 @@ void node_drive(struct node *n)
 					     .diverged = on_diverged };
 	node_clients_propose(n);
 	for (int i = 0; i < NODE_CYCLES_PER_DRIVE_MAX; i++) {
+		uint64_t start_ns = monotonic_ns();
 		int rc = replica_cycle(n->rp, &hooks);
 		if (rc == 0)
 			break;
+		node_metrics_cycle_observe(&n->metrics, monotonic_ns() - start_ns);
 		if (rc < 0) {
-			node_log("error", "ready cycle failed", "err=%s store=\"%s\"", sl_errname(rc),
-				 store_last_error(replica_store(n->rp)) ? store_last_error(replica_store(n->rp)) : "");
+			const char *why = store_last_error(replica_store(n->rp));
+			node_log("error", "ready cycle failed", "err=%s store=\"%s\"", sl_errname(rc), why ? why : "");
+			node_events_alarm(n, "cycle_failed", sl_errname(rc));
 			node_stop(n, 1, "ready cycle failed");
 			return;
 		}
@@ -116,6 +175,7 @@ static void tick_cb(uv_timer_t *timer)
 	struct node *n = timer->data;
 	raft_tick(replica_raft(n->rp));
 	node_clients_expire(n);
+	metrics_publish(n);
 }
 
 static void prepare_cb(uv_prepare_t *prepare)
@@ -214,12 +274,23 @@ static int node_start(struct node *n)
 	if (rc == 0)
 		rc = node_clients_open(n);
 	if (rc == 0)
+		rc = node_events_open(n);
+	if (rc == 0 && n->config.metrics_listen[0] != '\0') {
+		rc = node_http_start(n->config.metrics_listen, &n->http);
+		if (rc != 0)
+			node_log("error", "cannot serve metrics", "addr=%s err=%s", n->config.metrics_listen,
+				 sl_errname(rc));
+	}
+	if (rc == 0)
 		rc = handles_start(n);
 	return rc;
 }
 
 static void node_release(struct node *n)
 {
+	node_http_stop(n->http); /* first: its thread reads nothing of ours but the published copy */
+	n->http = NULL;
+	node_events_close(n);
 	node_clients_close(n);
 	node_peers_close(n);
 	if (n->rp != NULL)
@@ -234,7 +305,7 @@ int node_run(const char *config_path)
 	static struct node node; /* large (peer queues, config): not on the stack */
 	struct node *n = &node;
 	memset(n, 0, sizeof *n);
-	n->peer_sock = n->client_sock = -1;
+	n->peer_sock = n->client_sock = n->events_sock = -1;
 	for (size_t i = 0; i < NODE_PEERS_MAX; i++)
 		n->peers[i].sock = -1;
 	unsigned line = 0;
@@ -250,9 +321,11 @@ int node_run(const char *config_path)
 	n->loop = uv_default_loop();
 	rc = node_start(n);
 	if (rc == 0) {
-		node_log("info", "started", "id=%" PRIu64 " site=%s peer_listen=%s client_listen=%s peers=%zu",
+		node_log("info", "started",
+			 "id=%" PRIu64 " site=%s peer_listen=%s client_listen=%s metrics_listen=%s events_listen=%s peers=%zu",
 			 n->config.id, n->config.site, n->config.peer_listen, n->config.client_listen,
-			 n->config.peer_count);
+			 n->config.metrics_listen[0] ? n->config.metrics_listen : "-",
+			 n->config.events_listen[0] ? n->config.events_listen : "-", n->config.peer_count);
 		uv_run(n->loop, UV_RUN_DEFAULT);
 	} else {
 		n->exit_code = 1;

@@ -2,7 +2,9 @@
  *
  * One libuv loop thread owns everything here (DESIGN.md "Node"): the tick timer, uv_poll on the
  * nanomsg receive (and, while a peer's queue is backed up, send) descriptors, the raft core via
- * replica/, and the pending client requests. Nothing is shared with another thread. In this
+ * replica/, the pending client requests and the events socket. The one thing shared with
+ * another thread is the metrics copy published once per tick to the HTTP thread under its mutex
+ * (node/metrics.h); the HTTP thread touches nothing else. In this
  * slice the Ready cycle (one LMDB write transaction) also runs on the loop thread
  * (docs/decisions.md D11).
  *
@@ -24,6 +26,7 @@
 
 #include "crypto/seal.h"
 #include "node/config.h"
+#include "node/metrics.h"
 #include "node/proto.h"
 #include "replica/replica.h"
 
@@ -47,7 +50,10 @@ struct node_peer {
 	uint8_t *queue[NODE_PEER_QUEUE_MSGS_MAX];
 	size_t queue_len[NODE_PEER_QUEUE_MSGS_MAX];
 	size_t queue_head, queue_count, queue_bytes;
-	uint64_t dropped;
+	uint64_t dropped; /* sends nanomsg refused */
+	uint64_t dropped_queue; /* sends dropped on this peer's full queue */
+	uint64_t dropped_unopened, dropped_malformed; /* received from this peer and dropped */
+	uint64_t last_heard_ms; /* wall clock of its last authenticated message; 0 = never */
 };
 
 enum node_slot_state { SLOT_FREE = 0, SLOT_QUEUED, SLOT_PROPOSED };
@@ -90,6 +96,9 @@ struct node {
 	struct node_slot *slots; /* NODE_CLIENT_PENDING_MAX */
 	uint64_t arrivals;
 	struct node_counters counters;
+	struct node_metrics metrics; /* loop thread's copy; published each tick (node/metrics.h) */
+	node_http *http;	      /* NULL without metrics_listen */
+	int events_sock;	      /* NN_PUB; -1 without events_listen */
 	enum raft_role last_role;
 	uint64_t last_leader, last_term;
 	bool stopping;
@@ -114,6 +123,31 @@ void node_clients_propose(struct node *n); /* leader: group-commit queued reques
 void node_clients_applied(struct node *n, const struct replica_applied *a);
 void node_clients_expire(struct node *n);
 const struct node_peer_config *node_peer_by_id(const struct node *n, uint64_t id);
+
+/* node/events.c: events for subscribers (docs/operations.md "Events"). Each message is a topic
+ * word, one space, then one JSON object. Sends never block: PUB drops for slow subscribers. */
+#define NODE_EVENT_BYTES_MAX 1024 /* one event message; the longest (an alarm) is cut to fit */
+#define NODE_EVENT_WHAT_BYTES_MAX 128 /* an alarm's free text, cut (escaped: up to 6x in the message) */
+
+struct node_event_record {
+	uint64_t raft_index;
+	uint64_t seq; /* ledger sequence of the entry */
+	uint64_t ledger_time_ms;
+	const uint8_t *record_id; /* RECORD_ID_BYTES; zero when the record did not decode */
+	const char *type;	  /* record_type_name; NULL when the record did not decode */
+	const char *site;	  /* NULL when the record did not decode */
+	int outcome;		  /* enum ledger_outcome */
+};
+
+/* Pure formatters: "commit {...}" (ACCEPTED) or "reject {...}", and "alarm {...}", into
+ * out[0..cap) NUL-terminated; *len_out excludes the NUL. SL_ELIMIT when it does not fit. */
+int node_event_record_format(const struct node_event_record *e, char *out, size_t cap, size_t *len_out);
+int node_event_alarm_format(const char *alarm, const char *what, uint64_t at_ms, char *out, size_t cap,
+			    size_t *len_out);
+int node_events_open(struct node *n); /* 0 also when events are not configured */
+void node_events_applied(struct node *n, const struct replica_applied *a);
+void node_events_alarm(struct node *n, const char *alarm, const char *what);
+void node_events_close(struct node *n);
 
 /* node/node.c */
 int node_run(const char *config_path); /* returns the process exit code */

@@ -108,6 +108,7 @@ void node_peer_send(struct node *n, const struct raft_msg *msg)
 				      p->queue_bytes + sealed_len > NODE_PEER_QUEUE_BYTES_MAX)) {
 		queue_drop_head(p); /* oldest first: newer messages carry newer state */
 		n->counters.peer_dropped_queue++;
+		p->dropped_queue++;
 	}
 	size_t tail = (p->queue_head + p->queue_count) % NODE_PEER_QUEUE_MSGS_MAX;
 	p->queue[tail] = sealed;
@@ -133,6 +134,7 @@ static void peer_receive(struct node *n, const uint8_t *bytes, size_t len)
 	size_t plain_len = 0;
 	if (crypto_seal_open(&p->key, bytes + 8, len - 8, n->plain, NODE_PEER_MSG_BYTES_MAX, &plain_len) != 0) {
 		n->counters.peer_dropped_unopened++;
+		p->dropped_unopened++;
 		return;
 	}
 	static struct raft_entry entries[RAFT_MSG_ENTRIES_MAX]; /* loop thread only */
@@ -140,8 +142,10 @@ static void peer_receive(struct node *n, const uint8_t *bytes, size_t len)
 	int rc = raft_msg_decode(n->plain, plain_len, &msg, entries, RAFT_MSG_ENTRIES_MAX);
 	if (rc != 0 || msg.from != from || msg.to != n->config.id || msg.type == RAFT_MSG_SNAPSHOT) {
 		n->counters.peer_dropped_malformed++;
+		p->dropped_malformed++;
 		return;
 	}
+	p->last_heard_ms = node_clock_ms(); /* authenticated and well formed: the peer is alive */
 	(void)raft_step(replica_raft(n->rp), &msg); /* stale or refused messages are normal */
 }
 

@@ -10,6 +10,7 @@ packages=(
 	lmdb-utils                     # mdb_stat / mdb_dump for operators (docs/storage.md)
 	clang                          # fuzz targets (libFuzzer) and sanitizer builds
 	procps util-linux jq           # integration tests: pgrep, flock, JSON checks
+	curl                           # tests/integration/test_node_observe.sh: scrapes GET /metrics
 	python3-jsonschema             # tests/integration/test_epcis.sh: exports validate against GS1's EPCIS JSON Schema
 )
 

@@ -28,9 +28,16 @@ static int ledger_seq_read(store_txn *txn, const char *op, const MDB_val *key, u
 	return 0;
 }
 
-/* Last seq in the ledger, 0 when empty. */
+/* Last seq in the ledger, 0 when empty. Remembered for the rest of the transaction: only
+ * store_ledger_append writes this table, and it keeps the copy current. */
 static int ledger_last(store_txn *txn, const char *op, uint64_t *last)
 {
+	if (txn->cache.ledger_last_known) {
+		int rc = store_txn_usable(txn, false, STORE_TABLE_LEDGER, op);
+		if (rc == 0)
+			*last = txn->cache.ledger_last;
+		return rc;
+	}
 	MDB_cursor *cursor;
 	int rc = store_cursor_open(txn, STORE_TABLE_LEDGER, op, &cursor);
 	if (rc != 0)
@@ -47,6 +54,10 @@ static int ledger_last(store_txn *txn, const char *op, uint64_t *last)
 			rc = store_error_set(txn->st, SL_ECORRUPT, "ledger %s: seq 0 present", op);
 	}
 	mdb_cursor_close(cursor);
+	if (rc == 0) {
+		txn->cache.ledger_last = *last;
+		txn->cache.ledger_last_known = true;
+	}
 	return rc;
 }
 
@@ -69,7 +80,12 @@ int store_ledger_append(store_txn *txn, const uint8_t *entry, size_t len, uint64
 	size_t next = (size_t)last + 1;
 	MDB_val key = { sizeof(next), &next };
 	MDB_val data = { len, store_mutable(entry) };
+	txn->cache.ledger_last_known = false;
 	rc = store_value_put(txn, STORE_TABLE_LEDGER, "append", &key, &data, MDB_APPEND); /* invariant 1 */
+	if (rc == 0) {
+		txn->cache.ledger_last = next;
+		txn->cache.ledger_last_known = true;
+	}
 	if (rc == 0 && seq_out != NULL)
 		*seq_out = next;
 	return rc;

@@ -80,17 +80,29 @@ int store_lot_add(store_txn *txn, const char *lot_key, const char *site, unsigne
 		return rc;
 	MDB_val key = { key_bytes.len, key_bytes.bytes };
 	struct store_lot_counters counters;
-	rc = store_value_get_fixed(txn, STORE_TABLE_LOTS, "add", &key, &counters, sizeof(counters));
-	if (rc == SL_ENOENT) {
-		memset(&counters, 0, sizeof(counters)); /* invariant 3 */
-		rc = 0;
+	struct store_txn_cache *cache = &txn->cache;
+	if (cache->lot_key_len == key_bytes.len && memcmp(cache->lot_key, key_bytes.bytes, key_bytes.len) == 0) {
+		counters = cache->lot_counters; /* this function wrote the row last: no lookup */
+	} else {
+		rc = store_value_get_fixed(txn, STORE_TABLE_LOTS, "add", &key, &counters, sizeof(counters));
+		if (rc == SL_ENOENT) {
+			memset(&counters, 0, sizeof(counters)); /* invariant 3 */
+			rc = 0;
+		}
 	}
 	if (rc == 0)
 		rc = lot_counter_apply(txn, &counters.counts[slot], delta, slot);
 	if (rc != 0)
 		return rc;
 	MDB_val data = { sizeof(counters), &counters };
-	return store_value_put(txn, STORE_TABLE_LOTS, "add", &key, &data, 0);
+	cache->lot_key_len = 0;
+	rc = store_value_put(txn, STORE_TABLE_LOTS, "add", &key, &data, 0);
+	if (rc == 0) { /* only this function writes lots rows, so the copy stays true */
+		memcpy(cache->lot_key, key_bytes.bytes, key_bytes.len);
+		cache->lot_key_len = key_bytes.len;
+		cache->lot_counters = counters;
+	}
+	return rc;
 }
 
 int store_lot_get(store_txn *txn, const char *lot_key, const char *site, struct store_lot_counters *out)

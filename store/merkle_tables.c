@@ -17,6 +17,18 @@
 
 #define MERKLE_KEY_BYTES 9 /* level byte + uint64 index */
 
+_Static_assert(STORE_MERKLE_LEVELS == MERKLE_LEVELS_MAX, "store_txn_cache.merkle covers every level");
+_Static_assert(MERKLE_HASH_BYTES == 32, "store_txn_cache.merkle holds SHA-256 nodes");
+
+/* The transaction's copy of the last node seen at `level` (store_internal.h): an append reads the
+ * left siblings the previous appends of the same transaction wrote. Nodes never change (rule 3). */
+static void merkle_cache_note(store_txn *txn, unsigned level, uint64_t index, const uint8_t hash[MERKLE_HASH_BYTES])
+{
+	txn->cache.merkle[level].known = true;
+	txn->cache.merkle[level].index = index;
+	memcpy(txn->cache.merkle[level].hash, hash, MERKLE_HASH_BYTES);
+}
+
 static void merkle_key_make(unsigned level, uint64_t index, uint8_t key[MERKLE_KEY_BYTES])
 {
 	assert(level < MERKLE_LEVELS_MAX);
@@ -34,7 +46,10 @@ int store_merkle_node_put(store_txn *txn, unsigned level, uint64_t index, const 
 	merkle_key_make(level, index, key_bytes);
 	MDB_val key = { sizeof key_bytes, key_bytes };
 	MDB_val data = { MERKLE_HASH_BYTES, store_mutable(hash) };
-	return store_value_put(txn, STORE_TABLE_MERKLE_NODES, "put", &key, &data, MDB_NOOVERWRITE);
+	int rc = store_value_put(txn, STORE_TABLE_MERKLE_NODES, "put", &key, &data, MDB_NOOVERWRITE);
+	if (rc == 0)
+		merkle_cache_note(txn, level, index, hash);
+	return rc;
 }
 
 int store_merkle_node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[MERKLE_HASH_BYTES])
@@ -46,7 +61,16 @@ int store_merkle_node_get(void *ctx, unsigned level, uint64_t index, uint8_t out
 	uint8_t key_bytes[MERKLE_KEY_BYTES];
 	merkle_key_make(level, index, key_bytes);
 	MDB_val key = { sizeof key_bytes, key_bytes };
-	return store_value_get_fixed(txn, STORE_TABLE_MERKLE_NODES, "get", &key, out, MERKLE_HASH_BYTES);
+	if (txn->cache.merkle[level].known && txn->cache.merkle[level].index == index) {
+		int rc = store_txn_usable(txn, false, STORE_TABLE_MERKLE_NODES, "get");
+		if (rc == 0)
+			memcpy(out, txn->cache.merkle[level].hash, MERKLE_HASH_BYTES);
+		return rc;
+	}
+	int rc = store_value_get_fixed(txn, STORE_TABLE_MERKLE_NODES, "get", &key, out, MERKLE_HASH_BYTES);
+	if (rc == 0)
+		merkle_cache_note(txn, level, index, out);
+	return rc;
 }
 
 int store_merkle_size(store_txn *txn, uint64_t *size)

@@ -89,11 +89,37 @@ struct store {
 	char dir[PATH_MAX];
 };
 
+/* Merkle levels cached per transaction (crypto/merkle.h MERKLE_LEVELS_MAX; checked in merkle_tables.c). */
+#define STORE_MERKLE_LEVELS 64
+
+/* Copies of values this transaction read or wrote, so the apply hot path does not look them up
+ * again (each is a B-tree descent). They stay true because only the owning file writes its
+ * table, and it updates the copy after each successful write; they die with the transaction. */
+struct store_txn_cache {
+	bool ledger_last_known; /* ledger_tables.c: last seq of the ledger table */
+	uint64_t ledger_last;
+	/* merkle_tables.c: the last node written or read per level; nodes never change (rule 3). */
+	struct {
+		bool known;
+		uint64_t index;
+		uint8_t hash[32];
+	} merkle[STORE_MERKLE_LEVELS];
+	/* lots.c: the row last written by store_lot_add (key bytes and counters). */
+	size_t lot_key_len; /* 0: nothing cached */
+	char lot_key[STORE_KEY_BYTES_MAX];
+	struct store_lot_counters lot_counters;
+};
+
 struct store_txn {
 	store *st;
 	MDB_txn *txn;
 	bool write;
 	int error; /* first SL_E* failure that left the LMDB txn unusable; 0 while usable */
+	struct store_txn_cache cache; /* zeroed by store_txn_begin (calloc) */
+	/* Write txns: one cursor per table, opened on first use and closed before the LMDB txn ends.
+	 * A cursor put or get starting where the last one left the cursor skips the descent from the
+	 * root when the key lies on the same leaf page; LMDB keeps open cursors valid across writes. */
+	MDB_cursor *cursors[STORE_TABLE_COUNT];
 };
 
 /* LMDB's MDB_val is not const-qualified, but get/put/del never write through keys or data they

@@ -18,6 +18,9 @@
  *     poisons the store: later write transactions get SL_EPOISONED until store_close + reopen.
  *     Read transactions still work: they see the last committed snapshot.
  *  4. A read transaction's commit releases its snapshot like abort; it cannot fail.
+ *  5. A write transaction does its gets and puts through one kept cursor per table (a put next to
+ *     the previous get or put skips the descent from the root); store_value_get / store_value_put
+ *     keep mdb_get / mdb_put semantics. The cursors are closed before the LMDB txn ends.
  */
 #include "store/store_internal.h"
 #include "store/store_testing.h"
@@ -146,6 +149,17 @@ int store_txn_begin(store *st, bool write, store_txn **out)
 	return 0;
 }
 
+/* Before mdb_txn_commit / mdb_txn_abort (LMDB would close write-txn cursors itself; this keeps
+ * the rule "every cursor opened is closed" local). */
+static void store_txn_cursors_close(store_txn *txn)
+{
+	for (int t = 0; t < STORE_TABLE_COUNT; t++) {
+		if (txn->cursors[t] != NULL)
+			mdb_cursor_close(txn->cursors[t]);
+		txn->cursors[t] = NULL;
+	}
+}
+
 static void store_txn_release(store_txn *txn)
 {
 	store *st = txn->st;
@@ -170,6 +184,7 @@ static int store_txn_commit_write(store_txn *txn)
 {
 	store *st = txn->st;
 	int rc;
+	store_txn_cursors_close(txn);
 	if (txn->error != 0) {
 		mdb_txn_abort(txn->txn);
 		rc = txn->error; /* last_error keeps the first failure's text */
@@ -207,6 +222,7 @@ void store_txn_abort(store_txn *txn)
 	if (txn == NULL)
 		return;
 	assert(txn->txn != NULL);
+	store_txn_cursors_close(txn);
 	mdb_txn_abort(txn->txn);
 	txn->txn = NULL;
 	store_txn_release(txn);
@@ -246,11 +262,45 @@ int store_key_from_str(store_txn *txn, enum store_table table, const char *op, c
 	return 0;
 }
 
+/* The write txn's cursor on `table` (store_txn.cursors), opened on first use. */
+static int store_txn_cursor(store_txn *txn, enum store_table table, const char *op, MDB_cursor **out)
+{
+	assert(txn->write);
+	if (txn->cursors[table] == NULL) {
+		int mdb_rc = mdb_cursor_open(txn->txn, txn->st->dbi[table], &txn->cursors[table]);
+		if (mdb_rc != 0) {
+			txn->cursors[table] = NULL;
+			return store_txn_mdb_error(txn, mdb_rc, table, op);
+		}
+	}
+	*out = txn->cursors[table];
+	return 0;
+}
+
+/* mdb_get through the write txn's cursor. MDB_SET_RANGE (not MDB_SET) so that a miss, the usual
+ * case before an insert, still leaves the cursor on the leaf page the put will use. Keys found
+ * equal by the table's comparison are equal bytes (memcmp or same-size integer order). */
+static int store_cursor_value_get(store_txn *txn, enum store_table table, const char *op, MDB_val *key,
+				  MDB_val *data)
+{
+	MDB_cursor *cursor;
+	int rc = store_txn_cursor(txn, table, op, &cursor);
+	if (rc != 0)
+		return rc;
+	MDB_val found = *key;
+	int mdb_rc = mdb_cursor_get(cursor, &found, data, MDB_SET_RANGE);
+	if (mdb_rc == 0 && (found.mv_size != key->mv_size || memcmp(found.mv_data, key->mv_data, key->mv_size) != 0))
+		mdb_rc = MDB_NOTFOUND;
+	return mdb_rc == 0 ? 0 : store_txn_mdb_error(txn, mdb_rc, table, op);
+}
+
 int store_value_get(store_txn *txn, enum store_table table, const char *op, MDB_val *key, MDB_val *data)
 {
 	int rc = store_txn_usable(txn, false, table, op);
 	if (rc != 0)
 		return rc;
+	if (txn->write)
+		return store_cursor_value_get(txn, table, op, key, data);
 	int mdb_rc = mdb_get(txn->txn, txn->st->dbi[table], key, data);
 	return mdb_rc == 0 ? 0 : store_txn_mdb_error(txn, mdb_rc, table, op);
 }
@@ -274,9 +324,12 @@ int store_value_put(store_txn *txn, enum store_table table, const char *op, MDB_
 		    unsigned flags)
 {
 	int rc = store_txn_usable(txn, true, table, op);
+	MDB_cursor *cursor = NULL;
+	if (rc == 0)
+		rc = store_txn_cursor(txn, table, op, &cursor);
 	if (rc != 0)
 		return rc;
-	int mdb_rc = mdb_put(txn->txn, txn->st->dbi[table], key, data, flags);
+	int mdb_rc = mdb_cursor_put(cursor, key, data, flags); /* what mdb_put does, on a kept cursor */
 	return mdb_rc == 0 ? 0 : store_txn_mdb_error(txn, mdb_rc, table, op);
 }
 

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Integration test: reconciliation, containment (where) and SPC on a scripted three-site scenario
+# with known answers (docs/reconciliation.md). The manufacturer (mfg) keeps the ledger; the
+# distribution centre (dc) and the pharmacy (pharm) sign on their own hosts (--sign-only) and the
+# records are submitted as files, as scripts/demo.sh does.
+#
+# The lot: 10 packs P1..P10.
+#   P1..P4 packed in CASE (an attempt to pack P1 into CASE2 too is refused: aggregation error,
+#   later explained by a deviation); CASE shipped to dc and received; dc samples P2 (it leaves
+#   the case). P5, P6 shipped to pharm and never received (the lost shipment). dc "receives" P7,
+#   which nobody shipped (overage), and a serial never commissioned (UNK1). P7 is quarantined and
+#   its shipment refused (LOCKED). P8 sampled and P9 destroyed at mfg. P10 dispensed, reverted,
+#   then decommissioned as damaged.
+source "$(dirname "$0")/lib.sh" "${1:-build}"
+sl() { "$SITELEDGER" "$@"; }
+GTIN=09506000134352
+LOT=RC-LOT1
+P() { echo "(01)$GTIN(21)S$1"; }
+CASE='(00)095060001000000012'
+CASE2='(00)095060001000000036'
+UNK1="(01)$GTIN(21)UNK1"
+T0=2026-11-02T09:00:00Z
+
+expect_exit 0 keygen_mfg sl keygen --site mfg --out mfg.key
+expect_exit 0 keygen_dc sl keygen --site dc --out dc.key
+expect_exit 0 keygen_pharm sl keygen --site pharm --out pharm.key
+expect_exit 0 init sl init --data ledger --site mfg --key mfg.key --site dc=dc.key.pub --site pharm=pharm.key.pub
+m() { sl "$@" --data ledger --event-time $T0 --actor line-1; }
+d() { sl "$@" --key dc.key --sign-only --out dc.records --event-time $T0 --actor dc-clerk; }
+
+# --- the scenario
+expect_exit 0 commission_ten m commission --gtin $GTIN --lot $LOT --expiry 281100 $(for i in $(seq 1 10); do printf -- '--serial S%d ' "$i"; done)
+expect_exit 0 commission_cases m commission-container "$CASE" "$CASE2"
+expect_exit 0 pack_case m aggregate --parent "$CASE" "$(P 1)" "$(P 2)" "$(P 3)" "$(P 4)"
+expect_exit 1 aggregation_error m aggregate --json --parent "$CASE2" "$(P 1)"
+AGG_ERR=$(jq -r '.results[0].record_id' <<<"$OUT")
+check aggregation_error_already_aggregated test "$(jq -r '.results[0].outcome' <<<"$OUT")" = ALREADY_AGGREGATED
+expect_exit 0 ship_case m ship --to dc "$CASE"
+expect_exit 0 ship_lost m ship --to pharm "$(P 5)" "$(P 6)"
+expect_exit 0 dc_receive_case d receive "$CASE"
+expect_exit 0 dc_sample d decommission --reason sample "$(P 2)"
+expect_exit 0 submit_dc sl submit --data ledger dc.records
+rm -f dc.records
+expect_exit 0 dc_overage_p7 d receive "$(P 7)"
+expect_exit 1 submit_overage sl submit --data ledger dc.records
+rm -f dc.records
+expect_exit 0 dc_overage_unknown d receive "$UNK1"
+expect_exit 1 submit_unknown sl submit --data ledger dc.records
+rm -f dc.records
+expect_exit 0 quarantine_p7 m lock --scope serial --reason quarantine "$(P 7)"
+expect_exit 1 ship_locked m ship --json --to pharm "$(P 7)"
+check ship_locked_refused test "$(jq -r '.results[0].outcome' <<<"$OUT")" = LOCKED
+expect_exit 0 sample_p8 m decommission --reason sample "$(P 8)"
+expect_exit 0 destroy_p9 m decommission --reason destroyed "$(P 9)"
+expect_exit 0 dispense_p10 m decommission --reason dispensed "$(P 10)"
+expect_exit 0 revert_p10 m revert "$(P 10)"
+expect_exit 0 damaged_p10 m decommission --json --reason damaged "$(P 10)"
+DAMAGED=$(jq -r '.results[0].record_id' <<<"$OUT")
+expect_exit 0 deviation_aggregation m deviation --category packaging_labelling --ref "$AGG_ERR" \
+	--text "P1 scanned twice at packing; physically in CASE only"
+
+# --- reconciliation, all sites
+expect_exit 0 reconcile_json sl reconcile --data ledger --lot $GTIN/$LOT --json
+R=$OUT
+count() { jq -r ".counts.$1" <<<"$R"; }
+check count_commissioned test "$(count commissioned)" -eq 10
+check count_aggregated test "$(count aggregated)" -eq 3
+check count_shipped test "$(count shipped)" -eq 6
+check count_in_transit test "$(count in_transit)" -eq 2
+check count_received test "$(count received)" -eq 4
+check count_on_hand test "$(count on_hand)" -eq 4
+check count_sampled test "$(count sampled)" -eq 2
+check count_destroyed test "$(count destroyed)" -eq 1
+check count_damaged test "$(count damaged)" -eq 1
+check count_dispensed_zero test "$(count dispensed)" -eq 0
+check count_stolen_zero test "$(count stolen)" -eq 0
+check count_locked test "$(count locked)" -eq 1
+check count_reverted test "$(count reverted)" -eq 1
+check count_unexplained test "$(count unexplained)" -eq 3
+check not_releasable test "$(jq -r .releasable <<<"$R")" = false
+check counters_agree test "$(jq -r .counters_agree <<<"$R")" = true
+check five_exceptions test "$(jq '.exceptions | length' <<<"$R")" -eq 5
+check four_open test "$(jq '.open_exceptions' <<<"$R")" -eq 4
+check exception_categories test "$(jq -r '[.exceptions[].category] | join(",")' <<<"$R")" = \
+	"packaging_labelling,product_no_data,product_no_data,unavailable_for_distribution,damaged"
+check packaging_resolved_by_deviation test "$(jq -r '.exceptions[0].resolved' <<<"$R")" = true
+check packaging_names_p1 test "$(jq -r '.exceptions[0].items | join(",")' <<<"$R")" = "$(P 1)"
+check packaging_record_is_the_refusal test "$(jq -r '.exceptions[0].record_id' <<<"$R")" = "$AGG_ERR"
+check overage_names_p7_at_dc test "$(jq -r '.exceptions[1] | .items[0] + "@" + .site + ":" + .outcome' <<<"$R")" = \
+	"$(P 7)@dc:NOT_IN_TRANSIT"
+check overage_unknown_serial test "$(jq -r '.exceptions[2].items[0]' <<<"$R")" = "$UNK1"
+check damaged_open test "$(jq -r '.exceptions[4] | .items[0] + ":" + (.resolved|tostring)' <<<"$R")" = "$(P 10):false"
+site_row() { jq -r --arg s "$1" '.sites[] | select(.site == $s) | [.commissioned, .on_hand, .in_transit_out, .in_transit_in, .decommissioned] | map(tostring) | join(",")' <<<"$R"; }
+check sites_mfg test "$(site_row mfg)" = "10,1,2,0,3"
+check sites_dc test "$(site_row dc)" = "0,3,0,0,1"
+check sites_pharm test "$(site_row pharm)" = "0,0,0,2,0"
+check unexplained_identities test "$(jq -r '.unexplained | join(",")' <<<"$R")" = "$(P 10),$(P 7),$UNK1"
+
+# --- the identities behind a count, one command away
+expect_exit 0 show_shipped sl reconcile --data ledger --lot $GTIN/$LOT --show shipped --json
+check shipped_identities test "$(jq -r '.items | join(",")' <<<"$OUT")" = "$(P 1),$(P 2),$(P 3),$(P 4),$(P 5),$(P 6)"
+expect_exit 0 show_in_transit_text sl reconcile --data ledger --lot $GTIN/$LOT --show in_transit
+check in_transit_text test "$OUT" = "$(P 5)
+$(P 6)"
+expect_exit 2 show_unknown_count sl reconcile --data ledger --lot $GTIN/$LOT --show nonsense
+expect_exit 2 bad_lot_option sl reconcile --data ledger --lot nonsense
+expect_exit 0 reconcile_text sl reconcile --data ledger --lot $GTIN/$LOT
+check text_says_must_be_zero grep -q "must be 0 before release" <<<"$OUT"
+
+# --- shipped but not received: overdue after N days of ledger time (0: at once)
+expect_exit 0 reconcile_overdue sl reconcile --data ledger --lot $GTIN/$LOT --overdue-days 0 --json
+check overdue_exception test "$(jq -r '[.exceptions[] | select(.category == "data_no_product")][0] | (.items | join(",")) + ">" + .other_site' <<<"$OUT")" = \
+	"$(P 5),$(P 6)>pharm"
+check overdue_unexplained test "$(jq -r .counts.unexplained <<<"$OUT")" -eq 5
+
+# --- one site's view
+expect_exit 0 reconcile_dc sl reconcile --data ledger --lot $GTIN/$LOT --site dc --json
+check dc_counts test "$(jq -r '[.counts.commissioned, .counts.on_hand, .counts.sampled, .counts.received, .counts.shipped] | map(tostring) | join(",")' <<<"$OUT")" = "0,3,1,4,0"
+check dc_exceptions test "$(jq '.exceptions | length' <<<"$OUT")" -eq 2
+check dc_unexplained test "$(jq -r .counts.unexplained <<<"$OUT")" -eq 2
+
+# --- deviations close the remaining exceptions: unexplained drops to 0
+REFS=$(jq -r '.exceptions[] | select(.resolved == false) | "--ref " + .record_id' <<<"$R")
+expect_exit 0 deviation_rest m deviation --category other $REFS --text "investigated: see QA file 2026-117"
+expect_exit 0 reconcile_after sl reconcile --data ledger --lot $GTIN/$LOT --json --html report.html
+check releasable_after_deviations test "$(jq -r '.counts.unexplained' <<<"$OUT")" -eq 0
+check all_resolved test "$(jq '[.exceptions[] | select(.resolved)] | length' <<<"$OUT")" -eq 5
+check html_written grep -q "Unexplained is 0" report.html
+check html_no_external_assets bash -c '! grep -Eq "(src|href)=" report.html'
+
+# --- containment
+expect_exit 0 where_json sl where --data ledger --lot $GTIN/$LOT --json
+check where_p5_in_transit test "$(jq -r --arg id "$(P 5)" '.items[] | select(.id == $id) | .status + ":" + .site + ">" + .destination' <<<"$OUT")" = \
+	"in_transit:mfg>pharm"
+check where_p3_in_case_at_dc test "$(jq -r --arg id "$(P 3)" '.items[] | select(.id == $id) | .site + ":" + .top_container' <<<"$OUT")" = \
+	"dc:$CASE"
+check where_summary_on_hand_dc test "$(jq -r '.summary[] | select(.status == "active" and .site == "dc") | .count' <<<"$OUT")" -eq 3
+check where_p7_locked test "$(jq -r --arg id "$(P 7)" '.items[] | select(.id == $id) | .locked' <<<"$OUT")" = true
+expect_exit 0 where_text sl where --data ledger --lot $GTIN/$LOT
+check where_text_transit grep -q "in transit from mfg to pharm" <<<"$OUT"
+
+# --- SPC over the same ledger: mfg line-1 and dc records on one day
+expect_exit 0 spc_json sl spc --data ledger --json --html spc.html
+check spc_has_series test "$(jq '.series | length' <<<"$OUT")" -gt 0
+check spc_dc_rejected test "$(jq -r '.series[] | select(.site == "dc" and .metric == "rejected" and .line == "" and .shift == -1) | .points[0] | (.defects|tostring) + "/" + (.size|tostring)' <<<"$OUT")" = "2/4"
+check spc_html_svg grep -q "<svg" spc.html
+expect_exit 2 spc_bad_since sl spc --data ledger --since 2026-13-01
+expect_exit 2 spc_bad_shift sl spc --data ledger --shift-hours 7
+for command in reconcile where spc; do
+	expect_exit 0 "help_$command" sl "$command" --help
+done
+expect_exit 2 reconcile_needs_lot sl reconcile --data ledger
+expect_exit 2 reconcile_needs_data sl reconcile --lot $GTIN/$LOT
+expect_exit 2 reconcile_bad_site sl reconcile --data ledger --lot $GTIN/$LOT --site "Bad Site"
+expect_exit 2 reconcile_bad_overdue sl reconcile --data ledger --lot $GTIN/$LOT --overdue-days 99999
+expect_exit 0 reconcile_unknown_lot sl reconcile --data ledger --lot $GTIN/NOPE --json
+check unknown_lot_zero test "$(jq -r '.counts.commissioned' <<<"$OUT")" -eq 0
