@@ -36,6 +36,10 @@ int cli_checkpoint_get(store_txn *txn, uint64_t index, char *note, size_t *len);
  * transaction. Returns 0 or an SL_E* code with `why` filled. */
 int cli_checkpoint_ensure(struct cli_ledger *ledger, const char *key_path, char *note, size_t *len, char *why,
 			  size_t why_size);
+/* Open --data DIR for writing and make sure its latest checkpoint covers the whole ledger, signing
+ * with --key (default: the key given to init); the note goes to note/len. On failure the error is
+ * printed, nothing stays open, and CLI_EXIT_USAGE is returned. Used by export and prove. */
+int cli_ledger_open_checkpointed(const struct cli_args *args, struct cli_ledger *ledger, char *note, size_t *len);
 /* Bundle writing shared by export and prove: the header, origin, registry and every stored
  * checkpoint (the last one covers tree_size); then entries (with an inclusion proof against
  * tree_size when with_proof). */

@@ -294,6 +294,21 @@ int cli_cmd_checkpoint(const struct cli_command *command, struct cli_args *args)
 	return note_output(args, note, len);
 }
 
+int cli_ledger_open_checkpointed(const struct cli_args *args, struct cli_ledger *ledger, char *note, size_t *len)
+{
+	int rc = cli_ledger_open(args, true, ledger);
+	if (rc != 0)
+		return rc;
+	char why[512];
+	const char *key = cli_arg(args, "key") != NULL ? cli_arg(args, "key") : ledger->key_path;
+	rc = cli_checkpoint_ensure(ledger, key, note, len, why, sizeof why);
+	if (rc != 0) {
+		cli_ledger_close(ledger);
+		return cli_fail("%s", why);
+	}
+	return 0;
+}
+
 int cli_cmd_cosign(const struct cli_command *command, struct cli_args *args)
 {
 	(void)command;

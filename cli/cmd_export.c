@@ -209,16 +209,10 @@ int cli_cmd_export(const struct cli_command *command, struct cli_args *args)
 		return rc;
 	e.with_proof = e.lot_key != NULL || e.since > 1;
 	struct cli_ledger ledger;
-	if ((rc = cli_ledger_open(args, true, &ledger)) != 0)
-		return rc;
-	char note[NOTE_BYTES_MAX + 1], why[512];
+	char note[NOTE_BYTES_MAX + 1];
 	size_t len = 0;
-	const char *key = cli_arg(args, "key") != NULL ? cli_arg(args, "key") : ledger.key_path;
-	rc = cli_checkpoint_ensure(&ledger, key, note, &len, why, sizeof why);
-	if (rc != 0) {
-		cli_ledger_close(&ledger);
-		return cli_fail("%s", why);
-	}
+	if ((rc = cli_ledger_open_checkpointed(args, &ledger, note, &len)) != 0)
+		return rc;
 	e.out = fopen(path, "w");
 	if (e.out == NULL) {
 		cli_ledger_close(&ledger);

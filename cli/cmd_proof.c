@@ -101,16 +101,10 @@ int cli_cmd_prove(const struct cli_command *command, struct cli_args *args)
 	if (rc != 0)
 		return rc;
 	struct cli_ledger ledger;
-	if ((rc = cli_ledger_open(args, true, &ledger)) != 0)
-		return rc;
-	char note[NOTE_BYTES_MAX + 1], why[512];
+	char note[NOTE_BYTES_MAX + 1];
 	size_t len = 0;
-	const char *key = cli_arg(args, "key") != NULL ? cli_arg(args, "key") : ledger.key_path;
-	rc = cli_checkpoint_ensure(&ledger, key, note, &len, why, sizeof why);
-	if (rc != 0) {
-		cli_ledger_close(&ledger);
-		return cli_fail("%s", why);
-	}
+	if ((rc = cli_ledger_open_checkpointed(args, &ledger, note, &len)) != 0)
+		return rc;
 	struct seq_list list = { calloc(PROVE_ENTRIES_MAX, sizeof(uint64_t)), 0, false };
 	FILE *out = list.seqs != NULL ? fopen(path, "w") : NULL;
 	store_txn *txn = NULL;

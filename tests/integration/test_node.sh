@@ -13,22 +13,6 @@ SITES=(mfg dc pharmacy)
 declare -A PID ADDR
 for i in 0 1 2; do ADDR[${SITES[$i]}]="tcp://127.0.0.1:$((BASE + 2 * i + 1))"; done
 
-# poll_until TENTHS COMMAND...: retry every 0.1 s for at most TENTHS tenths of a second (and TENTHS tries)
-poll_until() {
-	local tries=$1 deadline=$((SECONDS + ($1 + 9) / 10 + 1))
-	shift
-	for ((k = 0; k < tries && SECONDS < deadline; k++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-start_node() {
-	"$SITELEDGERD" --config "cluster/$1/node.conf" 2>>"$1.log" &
-	PID[$1]=$!
-	BACKGROUND_PIDS+=("$!")
-}
 
 node_json() { timeout 5 "$SITELEDGER" node status --node "${ADDR[$1]}" --key cluster/keys/mfg.key --json 2>/dev/null; }
 

@@ -24,22 +24,6 @@ if [ ! -x "$EVENTS_SUB" ] || ! command -v curl >/dev/null; then
 	exit 1
 fi
 
-# poll_until TENTHS COMMAND...: retry every 0.1 s for at most TENTHS tenths of a second (and TENTHS tries)
-poll_until() {
-	local tries=$1 deadline=$((SECONDS + ($1 + 9) / 10 + 1))
-	shift
-	for ((k = 0; k < tries && SECONDS < deadline; k++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-start_node() {
-	"$SITELEDGERD" --config "cluster/$1/node.conf" 2>>"$1.log" &
-	PID[$1]=$!
-	BACKGROUND_PIDS+=("$!")
-}
 
 scrape() { curl -sf --max-time 5 "http://${METRICS[$1]}/metrics"; }
 # metric_value SITE 'name{labels}': its value on stdout
