@@ -16,12 +16,15 @@
 #include "cli/audit.h"
 #include "ledger/apply.h"
 #include "ledger/reason.h"
+#include "ledger/reconcile.h"
 
 #define AUDIT_FAILURES_MAX 20		     /* failures listed in full; later ones are only counted */
 #define AUDIT_BATCH_BYTES_MAX (16u << 20)    /* entry bytes held for one replay batch */
 #define AUDIT_CORRECTIONS_MAX 100000	     /* (superseded id, correcting seq) pairs kept for the report */
 #define AUDIT_OUTCOMES_MAX 64		     /* outcome codes counted (reason.h values are below) */
 #define AUDIT_TEXT_BYTES_MAX 200	     /* expected / found text of one failure */
+#define AUDIT_LOTS_MAX 4096		     /* lots whose reconciliation is listed; later ones only counted */
+#define AUDIT_UNEXPLAINED_MAX 10000	     /* unexplained identities listed over all lots (the counts stay exact) */
 
 /* Records replayed between reopenings of the scratch store (audit_replay.c design note 5). Each
  * record touches ~10 pages of a large store (random inserts in ids, items, history; copy-on-write;
@@ -70,6 +73,22 @@ struct audit_batch {
 	struct audit *audit;
 };
 
+/* One lot's reconciliation, recomputed by reconcile_lot over the final scratch store (the same
+ * numbers `siteledger reconcile --lot` prints on the source ledger: docs/reconciliation.md). */
+struct audit_lot {
+	char gtin[GS1_GTIN_DIGITS + 1];
+	char lot[GS1_LOT_CHARS_MAX + 1];
+	int error; /* 0, or the SL_E* code reconcile_lot gave (SL_ELIMIT: the lot is beyond its limits) */
+	uint64_t entries;
+	uint64_t now_ms;
+	uint64_t counts[RECONCILE_COUNT_MAX];
+	size_t exceptions;
+	size_t open_exceptions;
+	bool counters_agree;
+	char (*unexplained)[STORE_ITEM_ID_SIZE]; /* the first listed identities (heap), sorted */
+	size_t unexplained_listed;
+};
+
 struct audit_correction {
 	uint8_t superseded[RECORD_ID_BYTES];
 	uint64_t by_seq;
@@ -107,6 +126,13 @@ struct audit {
 	uint64_t outcomes[AUDIT_OUTCOMES_MAX];
 	uint64_t signatures_checked; /* records whose signature the replay or the partial check verified */
 
+	/* reconciliation of every lot of the scratch store, after a full replay (audit_replay.c) */
+	bool reconciled; /* computed: a full bundle replayed to its end */
+	struct audit_lot *lots; /* AUDIT_LOTS_MAX, allocated when computed */
+	size_t lot_count;
+	uint64_t lots_total;
+	size_t unexplained_listed; /* over all lots, at most AUDIT_UNEXPLAINED_MAX */
+
 	bool want_report; /* corrections are collected only for a report */
 	struct audit_correction *corrections;
 	size_t correction_count;
@@ -134,7 +160,15 @@ int audit_replay_finish(struct audit *a);
 /* Note a correction made by an accepted entry (for the report). */
 void audit_correction_note(struct audit *a, const uint8_t *entry_bytes, size_t len);
 
+/* After audit_replay_finish: reconcile every lot of the final scratch store into a->lots. */
+int audit_replay_reconcile(struct audit *a);
+void audit_lots_free(struct audit *a);
+
 /* audit_report.c: second pass over the bundle. */
 int audit_report_write(struct audit *a, const char *bundle_path, const char *html_path, const char *json_path);
+/* The per-lot reconciliation as a JSON object ({"computed":false,...} for partial bundles or a
+ * replay that stopped), and as text lines. */
+void audit_reconciliation_json(FILE *out, const struct audit *a);
+void audit_reconciliation_text(FILE *out, const struct audit *a);
 
 #endif

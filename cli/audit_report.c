@@ -5,6 +5,8 @@
  * Written by a second streaming pass over the bundle after the audit, so the summary (known only
  * at the end of the first pass) comes first and memory stays bounded (the corrections list,
  * AUDIT_CORRECTIONS_MAX, sorted for lookup). Text from records is escaped for HTML and JSON.
+ * The summary includes the per-lot reconciliation recomputed from the replay (audit_replay.c);
+ * audit_reconciliation_json/_text print it for `audit --json` and the text summary too.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <time.h>
 
 #include "cli/audit_internal.h"
+#include "cli/cmd_reconcile.h"
 #include "util/error.h"
 
 struct report {
@@ -63,6 +66,117 @@ static uint64_t superseded_by(const struct audit *a, const uint8_t id[RECORD_ID_
 	return hit != NULL ? hit->by_seq : 0;
 }
 
+/* Why there are no per-lot numbers, or NULL when there are. */
+static const char *reconciliation_missing(const struct audit *a)
+{
+	if (a->kind != BUNDLE_FULL)
+		return "reconciliation needs a full export";
+	return a->reconciled ? NULL : "the replay did not complete";
+}
+
+static void lot_json(FILE *out, const struct audit_lot *lot)
+{
+	fprintf(out, "{\"gtin\":\"%s\",\"lot\":", lot->gtin);
+	cli_json_cstring(out, lot->lot);
+	if (lot->error != 0) {
+		fprintf(out, ",\"error\":");
+		cli_json_cstring(out, sl_strerror(lot->error));
+		fputc('}', out);
+		return;
+	}
+	char now[32];
+	cli_time_format(lot->now_ms, now);
+	/* the keys and meanings of `siteledger reconcile --json` (cmd_reconcile.c) */
+	fprintf(out, ",\"as_of\":\"%s\",\"entries\":%" PRIu64 ",\"counts\":{", now, lot->entries);
+	for (unsigned k = 0; k < RECONCILE_COUNT_MAX; k++)
+		fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", reconcile_count_name(k), lot->counts[k]);
+	fprintf(out, "},\"releasable\":%s,\"counters_agree\":%s,\"exceptions\":%zu,\"open_exceptions\":%zu,\"unexplained\":[",
+		lot->counts[RECONCILE_UNEXPLAINED] == 0 ? "true" : "false", lot->counters_agree ? "true" : "false",
+		lot->exceptions, lot->open_exceptions);
+	for (size_t i = 0; i < lot->unexplained_listed; i++) {
+		fprintf(out, "%s", i ? "," : "");
+		cli_json_cstring(out, lot->unexplained[i]);
+	}
+	fprintf(out, "],\"unexplained_truncated\":%s}",
+		lot->unexplained_listed < lot->counts[RECONCILE_UNEXPLAINED] ? "true" : "false");
+}
+
+void audit_reconciliation_json(FILE *out, const struct audit *a)
+{
+	const char *missing = reconciliation_missing(a);
+	if (missing != NULL) {
+		fprintf(out, "{\"computed\":false,\"reason\":\"%s\"}", missing);
+		return;
+	}
+	fprintf(out, "{\"computed\":true,\"lots_total\":%" PRIu64 ",\"lots_listed\":%zu,\"lots\":[", a->lots_total,
+		a->lot_count);
+	for (size_t i = 0; i < a->lot_count; i++) {
+		fprintf(out, "%s", i ? "," : "");
+		lot_json(out, &a->lots[i]);
+	}
+	fprintf(out, "]}");
+}
+
+void audit_reconciliation_text(FILE *out, const struct audit *a)
+{
+	const char *missing = reconciliation_missing(a);
+	if (missing != NULL) {
+		fprintf(out, "reconciliation: not computed (%s)\n", missing);
+		return;
+	}
+	fprintf(out, "reconciliation recomputed from the replay: %" PRIu64 " %s\n", a->lots_total,
+		a->lots_total == 1 ? "lot" : "lots");
+	for (size_t i = 0; i < a->lot_count; i++) {
+		const struct audit_lot *lot = &a->lots[i];
+		fprintf(out, "  lot %s of GTIN %s:", lot->lot, lot->gtin);
+		if (lot->error != 0) {
+			fprintf(out, " not reconciled (%s)\n", sl_strerror(lot->error));
+			continue;
+		}
+		for (unsigned k = 0; k < RECONCILE_COUNT_MAX; k++)
+			if (lot->counts[k] != 0 || k == RECONCILE_COMMISSIONED || k == RECONCILE_UNEXPLAINED)
+				fprintf(out, " %s %" PRIu64, reconcile_count_name(k), lot->counts[k]);
+		fprintf(out, "; %zu exceptions (%zu open)%s\n", lot->exceptions, lot->open_exceptions,
+			lot->counts[RECONCILE_UNEXPLAINED] ? "; unexplained must be 0 before release" : "");
+		for (size_t k = 0; k < lot->unexplained_listed; k++)
+			fprintf(out, "    unexplained: %s\n", lot->unexplained[k]);
+	}
+	if (a->lots_total > a->lot_count)
+		fprintf(out, "  ... and %" PRIu64 " more lots (not listed)\n", a->lots_total - a->lot_count);
+}
+
+static void reconciliation_html(FILE *out, const struct audit *a)
+{
+	const char *missing = reconciliation_missing(a);
+	fputs("<h2>Reconciliation (recomputed from the replay)</h2>\n", out);
+	if (missing != NULL) {
+		fprintf(out, "<p>Not computed: %s.</p>\n", missing);
+		return;
+	}
+	fputs("<table class=\"lots\">\n<tr><th>GTIN</th><th>lot</th>", out);
+	for (unsigned k = 0; k < RECONCILE_COUNT_MAX; k++)
+		fprintf(out, "<th>%s</th>", reconcile_count_name(k));
+	fputs("<th>exceptions (open)</th></tr>\n", out);
+	for (size_t i = 0; i < a->lot_count; i++) {
+		const struct audit_lot *lot = &a->lots[i];
+		fprintf(out, "<tr><td>%s</td><td>", lot->gtin);
+		html_text(out, lot->lot, strlen(lot->lot));
+		fputs("</td>", out);
+		if (lot->error != 0) {
+			fprintf(out, "<td colspan=\"%d\" class=\"bad\">not reconciled: %s</td></tr>\n", RECONCILE_COUNT_MAX + 1,
+				sl_strerror(lot->error));
+			continue;
+		}
+		for (unsigned k = 0; k < RECONCILE_COUNT_MAX; k++)
+			fprintf(out, "<td%s>%" PRIu64 "</td>",
+				k == RECONCILE_UNEXPLAINED && lot->counts[k] ? " class=\"bad\"" : "", lot->counts[k]);
+		fprintf(out, "<td>%zu (%zu)</td></tr>\n", lot->exceptions, lot->open_exceptions);
+	}
+	fputs("</table>\n", out);
+	if (a->lots_total > a->lot_count)
+		fprintf(out, "<p>%" PRIu64 " more lots not listed.</p>\n", a->lots_total - a->lot_count);
+}
+
 static void summary_write(struct report *r)
 {
 	const struct audit *a = r->a;
@@ -80,6 +194,7 @@ static void summary_write(struct report *r)
 				fprintf(r->html, "<li>%s: %" PRIu64 "</li>", ledger_outcome_name(o) ? ledger_outcome_name(o) : "?",
 					a->outcomes[o]);
 		fprintf(r->html, "</ul>\n");
+		reconciliation_html(r->html, a);
 		for (size_t i = 0; i < a->failure_count; i++) {
 			const struct audit_failure *f = &a->failures[i];
 			fprintf(r->html, "<p class=\"bad\">entry %" PRIu64 " ", f->entry);
@@ -99,9 +214,11 @@ static void summary_write(struct report *r)
 		fprintf(r->json, "{\"summary\":{\"result\":\"%s\",\"origin\":", result);
 		cli_json_cstring(r->json, a->origin);
 		fprintf(r->json, ",\"entries\":%" PRIu64 ",\"checkpoints\":%zu,\"signatures_checked\":%" PRIu64
-				 ",\"failures\":%" PRIu64 ",\"corrections_truncated\":%s},\"records\":[",
+				 ",\"failures\":%" PRIu64 ",\"corrections_truncated\":%s,\"reconciliation\":",
 			a->entries, a->checkpoint_count, a->signatures_checked, a->failures_total,
 			a->corrections_truncated ? "true" : "false");
+		audit_reconciliation_json(r->json, a);
+		fputs("},\"records\":[", r->json);
 	}
 }
 

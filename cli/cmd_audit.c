@@ -13,6 +13,9 @@
  *     partial and proof bundles: ascending seqs inside the last checkpoint, each entry's inclusion
  *     proof against it, each accepted record's signature against its site's registry key;
  *  4. "end N" with N = entry lines, and nothing after it.
+ * Full bundles replayed to their end then get the reconciliation of every lot, recomputed from the
+ * final scratch store (audit_replay_reconcile) and printed with the summary (text and --json);
+ * partial bundles say it needs a full export.
  * Exit 0 only when everything holds; otherwise 1 and the first failures (entry, what, expected,
  * found); 2 for usage errors and unreadable files.
  */
@@ -406,7 +409,9 @@ static void summary_print(const struct audit *a, bool json)
 			cli_json_cstring(stdout, f->found);
 			printf("}");
 		}
-		printf("]}\n");
+		printf("],\"reconciliation\":");
+		audit_reconciliation_json(stdout, a);
+		printf("}\n");
 		return;
 	}
 	printf("bundle: %s export of %s, %" PRIu64 " %s, %zu %s (last: size %" PRIu64 ", signed by %s)\n",
@@ -417,6 +422,7 @@ static void summary_print(const struct audit *a, bool json)
 	if (a->kind != BUNDLE_FULL)
 		printf("partial bundle: proves each entry is in the checkpointed ledger and each accepted record's\n"
 		       "signature; it cannot re-derive outcomes, rejections or lot counters (that needs the full ledger).\n");
+	audit_reconciliation_text(stdout, a);
 	failures_print(a, stdout);
 	printf("%s: %" PRIu64 " failures\n", a->failures_total == 0 ? "AUDIT PASSED" : "AUDIT FAILED", a->failures_total);
 }
@@ -437,6 +443,8 @@ static int audit_run(struct audit *a, const char *path)
 	rc = bundle_read(a);
 	if (rc == 0 && a->kind == BUNDLE_FULL && a->st != NULL)
 		rc = audit_replay_finish(a);
+	if (rc == 0 && a->kind == BUNDLE_FULL && a->st != NULL)
+		rc = audit_replay_reconcile(a); /* from the final scratch store, after every reopening */
 	if (rc != 0) {
 		failures_print(a, stderr); /* what was found before the audit had to stop */
 		return cli_fail("audit stopped: %s%s%s", sl_strerror(rc), a->st ? " " : "",
@@ -449,6 +457,7 @@ static int audit_run(struct audit *a, const char *path)
 static void audit_free(struct audit *a)
 {
 	audit_replay_close(a);
+	audit_lots_free(a);
 	bundle_reader_close(&a->reader);
 	free(a->checkpoints);
 	free(a->corrections);

@@ -96,6 +96,44 @@ check sites_dc test "$(site_row dc)" = "0,3,0,0,1"
 check sites_pharm test "$(site_row pharm)" = "0,0,0,2,0"
 check unexplained_identities test "$(jq -r '.unexplained | join(",")' <<<"$R")" = "$(P 10),$(P 7),$UNK1"
 
+# --- the auditor recomputes the same reconciliation from a full export (issues 5 and 6)
+mkdir keys && cp mfg.key.pub dc.key.pub pharm.key.pub keys/
+# the fields `audit --json` reports per lot, taken from `reconcile --json`
+RECON_FIELDS='{gtin, lot, as_of, entries, counts, releasable, counters_agree, open_exceptions, exceptions: (.exceptions | length), unexplained}'
+AUDIT_FIELDS='{gtin, lot, as_of, entries, counts, releasable, counters_agree, open_exceptions, exceptions, unexplained}'
+# audit_matches_reconcile NAME: export, audit, and compare the lot's numbers with `reconcile --json`
+audit_matches_reconcile() {
+	expect_exit 0 "${1}_export" sl export --data ledger --out "$1.bundle"
+	expect_exit 0 "${1}_reconcile" sl reconcile --data ledger --lot $GTIN/$LOT --json
+	local want got
+	want=$(jq -S -c "$RECON_FIELDS" <<<"$OUT")
+	expect_exit 0 "${1}_audit" sl audit "$1.bundle" --keys keys --json --report-json "$1.json" --report "$1.html"
+	AUDIT=$OUT
+	got=$(jq -S -c --arg g $GTIN --arg l $LOT ".reconciliation.lots[] | select(.gtin == \$g and .lot == \$l) | $AUDIT_FIELDS" <<<"$AUDIT")
+	if [ -n "$want" ] && [ "$want" = "$got" ]; then pass "${1}_same_numbers"; else
+		fail "${1}_same_numbers" "reconcile: $want audit: $got"; fi
+	got=$(jq -S -c --arg g $GTIN --arg l $LOT ".summary.reconciliation.lots[] | select(.gtin == \$g and .lot == \$l) | $AUDIT_FIELDS" "$1.json")
+	if [ "$want" = "$got" ]; then pass "${1}_report_same_numbers"; else
+		fail "${1}_report_same_numbers" "reconcile: $want report: $got"; fi
+}
+audit_matches_reconcile audit_open
+check audit_computed test "$(jq -r '.reconciliation.computed' <<<"$AUDIT")" = true
+check audit_one_lot test "$(jq -r '[.reconciliation.lots_total, (.reconciliation.lots | length)] | join(",")' <<<"$AUDIT")" = "1,1"
+check audit_unexplained_three test "$(jq -r '.reconciliation.lots[0].counts.unexplained' <<<"$AUDIT")" -eq 3
+check audit_unexplained_identities test "$(jq -r '.reconciliation.lots[0].unexplained | join(",")' <<<"$AUDIT")" = \
+	"$(P 10),$(P 7),$UNK1"
+check audit_report_html_lot grep -q "Reconciliation (recomputed from the replay)" audit_open.html
+expect_exit 0 audit_text sl audit audit_open.bundle --keys keys
+check audit_text_lot grep -q "lot $LOT of GTIN $GTIN: commissioned 10 .* unexplained 3; 5 exceptions (4 open)" <<<"$OUT"
+check audit_text_unexplained grep -q "unexplained: $UNK1" <<<"$OUT"
+expect_exit 0 export_lot_partial sl export --data ledger --lot $GTIN/$LOT --out lot.bundle
+expect_exit 0 audit_partial sl audit lot.bundle --keys keys --json --report-json lot.json
+check audit_partial_not_computed test "$(jq -r '.reconciliation | (.computed|tostring) + ":" + .reason' <<<"$OUT")" = \
+	"false:reconciliation needs a full export"
+check audit_partial_report_not_computed test "$(jq -r '.summary.reconciliation.computed' lot.json)" = false
+expect_exit 0 audit_partial_text sl audit lot.bundle --keys keys
+check audit_partial_text_says grep -q "reconciliation: not computed (reconciliation needs a full export)" <<<"$OUT"
+
 # --- the identities behind a count, one command away
 expect_exit 0 show_shipped sl reconcile --data ledger --lot $GTIN/$LOT --show shipped --json
 check shipped_identities test "$(jq -r '.items | join(",")' <<<"$OUT")" = "$(P 1),$(P 2),$(P 3),$(P 4),$(P 5),$(P 6)"
@@ -127,6 +165,9 @@ check releasable_after_deviations test "$(jq -r '.counts.unexplained' <<<"$OUT")
 check all_resolved test "$(jq '[.exceptions[] | select(.resolved)] | length' <<<"$OUT")" -eq 5
 check html_written grep -q "Unexplained is 0" report.html
 check html_no_external_assets bash -c '! grep -Eq "(src|href)=" report.html'
+audit_matches_reconcile audit_resolved
+check audit_releasable_after_deviations test "$(jq -r '.reconciliation.lots[0] | (.counts.unexplained|tostring) + ":" + (.releasable|tostring)' <<<"$AUDIT")" = \
+	"0:true"
 
 # --- containment
 expect_exit 0 where_json sl where --data ledger --lot $GTIN/$LOT --json
