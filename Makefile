@@ -170,6 +170,7 @@ test: deps
 demo: deps
 	$(MAKE) --no-print-directory all
 	@bash scripts/demo.sh $(BUILD)
+	@bash scripts/demo-cluster.sh $(BUILD)
 
 bench: deps
 	$(MAKE) --no-print-directory all $(BENCH_BINS)
