@@ -93,16 +93,8 @@ leader_of() {
 	done
 	return 1
 }
-# poll_until TENTHS CMD...: retry every 0.1 s, at most TENTHS tries and about TENTHS/10 s
-poll_until() {
-	local tries=$1 deadline=$((SECONDS + ($1 + 9) / 10 + 1)) k
-	shift
-	for ((k = 0; k < tries && SECONDS < deadline; k++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
+# shellcheck source=scripts/poll.sh
+source "$root/scripts/poll.sh"
 same_state() {
 	local first="" s v
 	for s in "$@"; do

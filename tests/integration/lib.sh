@@ -43,16 +43,8 @@ check() {
 	if "$@" >/dev/null 2>&1; then pass "$name"; else fail "$name" "condition failed: $*"; fi
 }
 
-# poll_until TENTHS COMMAND...: retry every 0.1 s for at most TENTHS tenths of a second (and TENTHS tries)
-poll_until() {
-	local tries=$1 deadline=$((SECONDS + ($1 + 9) / 10 + 1))
-	shift
-	for ((k = 0; k < tries && SECONDS < deadline; k++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
+# poll_until TENTHS COMMAND... (bounded waiting, shared with the demos)
+source "$ROOT/scripts/poll.sh"
 
 # start_node SITE: run siteledgerd with cluster/SITE/node.conf in the background (stopped at exit);
 # its PID goes to PID[SITE] (an associative array the test declares), its log to SITE.log.
