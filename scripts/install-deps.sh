@@ -12,6 +12,7 @@ packages=(
 	procps util-linux jq           # integration tests: pgrep, flock, JSON checks
 	curl                           # tests/integration/test_node_observe.sh: scrapes GET /metrics
 	python3-jsonschema             # tests/integration/test_epcis.sh: exports validate against GS1's EPCIS JSON Schema
+	libxml2-utils                  # tests/integration/test_epcis.sh: xmllint (well-formed XML exports; XSD when given)
 )
 
 missing=()
