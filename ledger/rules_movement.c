@@ -18,6 +18,7 @@
 
 #include "ledger/apply.h"
 #include "ledger/apply_internal.h"
+#include "ledger/entry.h"
 #include "ledger/lifecycle.h"
 #include "util/error.h"
 
@@ -59,7 +60,48 @@ static int write_trees(struct apply_ctx *ctx, struct apply_transition *t)
 	return 0;
 }
 
-static int check_ship_item(struct apply_ctx *ctx, size_t i)
+/* The site whose record commissioned `item` (the entry at its commission_seq). */
+static int commissioning_site(struct apply_ctx *ctx, const struct store_item *item, char site[STORE_SITE_SIZE])
+{
+	const uint8_t *bytes;
+	size_t len;
+	struct ledger_entry entry;
+	struct record record;
+	int rc = store_ledger_get(ctx->txn, item->commission_seq, &bytes, &len);
+	if (rc == 0)
+		rc = entry_decode(bytes, len, &entry, NULL);
+	if (rc == 0)
+		rc = record_decode(entry.record, entry.record_len, &record, NULL);
+	if (rc != 0)
+		return rc == SL_ENOMEM ? rc : SL_ECORRUPT; /* an accepted commissioning entry decodes */
+	rc = apply_str_copy(record.site, site, STORE_SITE_SIZE) ? 0 : SL_ECORRUPT;
+	record_clear(&record);
+	return rc;
+}
+
+/* Containment lets locked stock go back where it came from (docs/lifecycle.md "Locks and containment"):
+ * a locked tree may travel to, and be received at, the site that commissioned its top item. Returns
+ * 1 when `site` is that site, 0 when not, or an error. */
+static int is_return_to(struct apply_ctx *ctx, const struct store_item *item, const char *site)
+{
+	char origin[STORE_SITE_SIZE];
+	int rc = commissioning_site(ctx, item, origin);
+	return rc != 0 ? rc : strcmp(origin, site) == 0;
+}
+
+/* The lock check of a ship or receive: LOCKED unless the goods return to their commissioning site. */
+static int check_movement_locks(struct apply_ctx *ctx, size_t i, const struct store_item *item, const char *to)
+{
+	int rc = check_tree_locks(ctx, ctx->names[i], LOCK_REASONS_ANY, OUTCOME_LOCKED);
+	if (rc != OUTCOME_LOCKED)
+		return rc;
+	int back = is_return_to(ctx, item, to);
+	if (back < 0)
+		return back;
+	return back ? check_tree_locks(ctx, ctx->names[i], 0, 0) : OUTCOME_LOCKED;
+}
+
+static int check_ship_item(struct apply_ctx *ctx, size_t i, const char *to)
 {
 	struct store_item item;
 	if (ctx->first[i] != i)
@@ -69,7 +111,7 @@ static int check_ship_item(struct apply_ctx *ctx, size_t i)
 		return rc;
 	if (item.parent[0] != '\0')
 		return OUTCOME_AGGREGATED;
-	return check_tree_locks(ctx, ctx->names[i], LOCK_REASONS_ANY, OUTCOME_LOCKED);
+	return check_movement_locks(ctx, i, &item, to);
 }
 
 int rules_ship(struct apply_ctx *ctx)
@@ -86,7 +128,7 @@ int rules_ship(struct apply_ctx *ctx)
 	if (strcmp(to, ctx->site) == 0)
 		return apply_verdict(ctx, OUTCOME_SAME_SITE, -1);
 	for (size_t i = 0; i < ctx->name_count; i++) {
-		rc = check_ship_item(ctx, i);
+		rc = check_ship_item(ctx, i, to);
 		if (rc != 0)
 			return apply_verdict(ctx, rc, (int32_t)i);
 	}
@@ -109,8 +151,9 @@ static int check_receive_item(struct apply_ctx *ctx, size_t i)
 		return OUTCOME_NOT_DESTINATION;
 	if (item.parent[0] != '\0')
 		return OUTCOME_AGGREGATED; /* receive the container it travels in */
-	/* Containment: a locked item is not taken into saleable stock (docs/lifecycle.md). */
-	return check_tree_locks(ctx, ctx->names[i], LOCK_REASONS_ANY, OUTCOME_LOCKED);
+	/* Containment: a locked item is not taken into saleable stock, except back at the site that
+	 * commissioned it (a return; the lock still holds there) (docs/lifecycle.md). */
+	return check_movement_locks(ctx, i, &item, ctx->site);
 }
 
 int rules_receive(struct apply_ctx *ctx)

@@ -200,6 +200,26 @@ static const struct step lock_steps[] = {
 	NO(LOCKED, AT(0), RECEIVE, .key = KEY_B, .items = Q("T1")),
 };
 
+/* Containment: recalled stock cannot go on, but can go back to the site that commissioned it. */
+static const struct step recall_return_steps[] = {
+	OK(COMMISSION, .items = "S1 S2"),
+	OK(CONTAINERS, .items = C1, .key = KEY_B),
+	OK(SHIP(SITE_B), .items = P("S1") " " P("S2")),
+	OK(RECEIVE, .key = KEY_B, .items = P("S1") " " P("S2")),
+	OK(AGGREGATE(C1), .key = KEY_B, .items = P("S2")),
+	OK(LOCK(LOT, LOT_KEY("L1"), RECALL), .key = KEY_C),
+	NO(LOCKED, AT(0), SHIP(SITE_C), .key = KEY_B, .items = P("S1")), /* onwards: refused */
+	NO(LOCKED, AT(0), SHIP(SITE_A), .key = KEY_B, .items = C1), /* the case was commissioned at B */
+	OK(SHIP(SITE_A), .key = KEY_B, .items = P("S1")),		 /* back to its maker */
+	OK(RECEIVE, .items = P("S1")),					 /* into quarantine there */
+	NO(LOCKED, AT(0), DECOMMISSION(DISPENSED), .items = P("S1")),	 /* still recalled */
+	NO(LOCKED, AT(0), SHIP(SITE_B), .items = P("S1")),
+	OK(DECOMMISSION(DESTROYED), .items = P("S1")),
+	OK(DISAGGREGATE(C1), .key = KEY_B, .items = P("S2")),
+	OK(SHIP(SITE_A), .key = KEY_B, .items = P("S2")),
+	OK(RECEIVE, .items = P("S2")),
+};
+
 static const struct step quarantine_revert_steps[] = {
 	OK(COMMISSION, .items = "S1"),
 	OK(DECOMMISSION(DISPENSED), .items = P("S1")),
@@ -262,6 +282,7 @@ static const struct scenario scenarios[] = {
 	SCENARIO("sgtin_case", sgtin_case_steps),
 	SCENARIO("window", window_steps),
 	SCENARIO("locks", lock_steps),
+	SCENARIO("recall_return", recall_return_steps),
 	SCENARIO("quarantine_revert", quarantine_revert_steps),
 	SCENARIO("deviation", deviation_steps),
 	SCENARIO("limits", limit_steps),
@@ -303,6 +324,10 @@ static void test_revert_window(void)
 static void test_locks(void)
 {
 	run_named("locks");
+}
+static void test_recall_return(void)
+{
+	run_named("recall_return");
 }
 static void test_quarantine_revert(void)
 {
@@ -347,6 +372,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_sgtin_cases),
 	TEST_CASE(test_revert_window),
 	TEST_CASE(test_locks),
+	TEST_CASE(test_recall_return),
 	TEST_CASE(test_quarantine_revert),
 	TEST_CASE(test_deviation_and_supersedes),
 	TEST_CASE(test_limits),
