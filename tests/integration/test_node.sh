@@ -3,49 +3,18 @@
 # several clients, refusals, kill -9 of the leader, restart and catch-up, SIGTERM.
 # Every wait is bounded (poll_until); every node is stopped at the end (lib.sh cleanup).
 source "$(dirname "$0")/lib.sh" "${1:-build}"
-SITELEDGERD="$BUILD_DIR/bin/siteledgerd"
-# every CLI call is bounded (its own bound for one call to a node is 20 s, CLI_NODE_WAIT_MS)
-sl() { timeout 30 "$SITELEDGER" "$@"; }
+source "$ROOT/tests/integration/cluster.sh"
 GTIN=09506000134352
-# six ports per run, below the Linux ephemeral range; runs with nearby PIDs get disjoint ranges
-BASE=$((20000 + ($$ % 2000) * 6))
 SITES=(mfg dc pharmacy)
-declare -A PID ADDR
-for i in 0 1 2; do ADDR[${SITES[$i]}]="tcp://127.0.0.1:$((BASE + 2 * i + 1))"; done
-
-
-node_json() { timeout 5 "$SITELEDGER" node status --node "${ADDR[$1]}" --key cluster/keys/mfg.key --json 2>/dev/null; }
-
-# leader among the given sites (their site name on stdout)
-leader_of() {
-	for s in "$@"; do
-		[ "$(node_json "$s" | jq -r .role)" = leader ] && { echo "$s"; return 0; }
-	done
-	return 1
-}
-
-same_state() {
-	local first="" s v
-	for s in "$@"; do
-		v=$(node_json "$s" | jq -r '"\(.ledger_size) \(.state_hash)"') || return 1
-		[ -n "$v" ] || return 1
-		if [ -z "$first" ]; then first=$v; elif [ "$v" != "$first" ]; then return 1; fi
-	done
-	STATE=$first
-}
 
 # --- cluster init and start
-expect_exit 0 cluster_init sl cluster init --sites mfg,dc,pharmacy --dir cluster --base-port "$BASE" --json
-check cluster_init_three_nodes test "$(jq '.nodes | length' <<<"$OUT")" -eq 3
-check cluster_config_written test -s cluster/dc/node.conf
+BASE=${CLUSTER_PORT_BASE:-$((20000 + ($$ % 2000) * 6))}
+cluster_up "${SITES[@]}" || exit 1
+check cluster_three_configs test -s cluster/mfg/node.conf -a -s cluster/dc/node.conf -a -s cluster/pharmacy/node.conf
 check cluster_key_mode_0600 test "$(stat -c %a cluster/keys/mfg.key)" = 600
-for s in "${SITES[@]}"; do start_node "$s"; done
-check leader_elected poll_until 100 leader_of "${SITES[@]}"
-if ! LEADER=$(leader_of "${SITES[@]}"); then
-	fail cluster_running "no leader (see below); the remaining checks would only time out"
-	tail -n 5 ./*.log
-	exit 1
-fi
+expect_exit 2 cluster_init_refuses_existing_dir sl cluster init --sites mfg,dc,pharmacy --dir cluster --base-port "$BASE"
+check cluster_init_names_existing_file grep -q "already exists" <<<"$ERR"
+LEADER=$(leader_of "${SITES[@]}")
 
 # --- submissions from several clients, through leader and followers
 expect_exit 0 mfg_commissions_via_mfg sl commission --node "${ADDR[mfg]}" --key cluster/keys/mfg.key \
