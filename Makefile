@@ -44,6 +44,7 @@ RAFT_SRC := $(wildcard consensus/*.c)
 REPLICA_SRC := $(wildcard replica/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 EPCIS_SRC := $(wildcard epcis/*.c)
+QUERY_SRC := $(wildcard query/*.c)
 SIM_SRC := $(wildcard simulations/*.c)
 NODE_SRC := $(wildcard node/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -55,6 +56,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_CORE := $(BUILD)/libsiteledger.a
 LIB_RAFT := $(BUILD)/libslraft.a
 LIB_EPCIS := $(BUILD)/libslepcis.a
+LIB_QUERY := $(BUILD)/libslquery.a
 LIB_REPLICA := $(BUILD)/libslreplica.a
 PROGRAMS := $(BUILD)/bin/siteledger
 ifneq ($(SIM_SRC),)
@@ -69,12 +71,14 @@ RAFT_TEST_BINS := $(filter $(BUILD)/tests/test_consensus%,$(UNIT_BINS))
 EPCIS_TEST_BINS := $(filter $(BUILD)/tests/test_epcis%,$(UNIT_BINS))
 # Node tests link the node's objects (without its main) and libuv/nanomsg.
 NODE_TEST_BINS := $(filter $(BUILD)/tests/test_node%,$(UNIT_BINS))
-CORE_TEST_BINS := $(filter-out $(RAFT_TEST_BINS) $(EPCIS_TEST_BINS) $(NODE_TEST_BINS),$(UNIT_BINS))
+# Benchmark plumbing tests link the load drivers' shared objects (bench/load.c, bench/http.c).
+BENCH_TEST_BINS := $(filter $(BUILD)/tests/test_bench%,$(UNIT_BINS))
+CORE_TEST_BINS := $(filter-out $(RAFT_TEST_BINS) $(EPCIS_TEST_BINS) $(NODE_TEST_BINS) $(BENCH_TEST_BINS),$(UNIT_BINS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps test unit-bins demo bench fuzz soak install clean
-all: $(LIB_CORE) $(LIB_RAFT) $(LIB_REPLICA) $(LIB_EPCIS) $(PROGRAMS)
+all: $(LIB_CORE) $(LIB_RAFT) $(LIB_REPLICA) $(LIB_EPCIS) $(LIB_QUERY) $(PROGRAMS)
 
 deps:
 	@bash scripts/install-deps.sh
@@ -101,8 +105,14 @@ $(LIB_EPCIS): $(call obj,$(EPCIS_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# The CLI speaks the node's client protocol (node/proto.c, no libuv) over nanomsg for --node ADDR.
-$(BUILD)/bin/siteledger: $(call obj,$(CLI_SRC) $(wildcard node/proto.c)) $(LIB_EPCIS) $(LIB_CORE)
+# The read commands' queries (query/): run by the CLI on --data and by the node for --node.
+$(call obj,query/epcis.c): CPPFLAGS += $(EPCIS_CFLAGS)
+$(LIB_QUERY): $(call obj,$(QUERY_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# The CLI speaks the node's client protocol (node/proto.c, proto_admin.c; no libuv) over nanomsg for --node ADDR.
+$(BUILD)/bin/siteledger: $(call obj,$(CLI_SRC) $(wildcard node/proto.c node/proto_admin.c)) $(LIB_QUERY) $(LIB_EPCIS) $(LIB_CORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EPCIS) $(LIBS_CORE) -lnanomsg
 
@@ -110,9 +120,9 @@ $(BUILD)/bin/siteledger-sim: $(call obj,$(SIM_SRC)) $(LIB_REPLICA) $(LIB_CORE) $
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
 
-$(BUILD)/bin/siteledgerd: $(call obj,$(NODE_SRC)) $(LIB_REPLICA) $(LIB_CORE) $(LIB_RAFT)
+$(BUILD)/bin/siteledgerd: $(call obj,$(NODE_SRC)) $(LIB_QUERY) $(LIB_EPCIS) $(LIB_REPLICA) $(LIB_CORE) $(LIB_RAFT)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_NODE) $(LIBS_CORE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_NODE) $(LIBS_EPCIS) $(LIBS_CORE)
 
 $(RAFT_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_RAFT)
 	@mkdir -p $(dir $@)
@@ -123,9 +133,9 @@ $(CORE_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_REPLICA) 
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
 
 $(NODE_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(filter-out node/main.c,$(NODE_SRC))) \
-		$(LIB_REPLICA) $(LIB_CORE) $(LIB_RAFT)
+		$(LIB_QUERY) $(LIB_EPCIS) $(LIB_REPLICA) $(LIB_CORE) $(LIB_RAFT)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_NODE) $(LIBS_CORE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_NODE) $(LIBS_EPCIS) $(LIBS_CORE)
 
 $(call obj,$(filter tests/unit/test_epcis%,$(UNIT_SRC))): CPPFLAGS += $(EPCIS_CFLAGS)
 $(EPCIS_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_EPCIS) $(LIB_CORE)
@@ -154,8 +164,26 @@ $(BUILD)/bench/bench_sim: $(BUILD)/obj/bench/bench_sim.o $(call obj,$(filter-out
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
 
+# Cluster load drivers (scripts/bench.sh): closed-loop client threads (bench/load.c); bench_cluster
+# speaks the node's client protocol (node/proto*.c, as the CLI) over nanomsg, bench_etcd HTTP/1.1 to etcd.
+BENCH_LOAD_OBJ := $(call obj,bench/load.c bench/http.c)
+$(BUILD)/bench/bench_cluster: $(BUILD)/obj/bench/bench_cluster.o $(BENCH_LOAD_OBJ) \
+		$(call obj,$(wildcard node/proto.c node/proto_*.c)) $(LIB_CORE) $(LIB_RAFT)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE) -lnanomsg -lpthread
+
+$(BUILD)/bench/bench_etcd: $(BUILD)/obj/bench/bench_etcd.o $(BENCH_LOAD_OBJ) $(LIB_CORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
+
+$(BENCH_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BENCH_LOAD_OBJ) $(LIB_CORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
+
 # Integration-test helpers (not tests themselves: run-tests.sh runs only tests/test_*).
 ITEST_BINS := $(BUILD)/itest/events_sub
+# tests/integration/test_bench.sh drives a small cluster with the benchmark's load drivers.
+ITEST_BINS += $(BUILD)/bench/bench_cluster $(BUILD)/bench/bench_etcd
 $(BUILD)/itest/events_sub: $(BUILD)/obj/tests/integration/events_sub.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lnanomsg

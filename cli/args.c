@@ -190,28 +190,15 @@ int cli_parse_u64(const char *option, const char *text, uint64_t max, uint64_t *
 
 void cli_json_string(FILE *out, const char *text, size_t len)
 {
-	fputc('"', out);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)text[i];
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
+	query_json_string(out, text, len);
 }
 
 void cli_json_cstring(FILE *out, const char *text)
 {
-	cli_json_string(out, text, strlen(text));
+	query_json_cstring(out, text);
 }
 
 void cli_json_hex(FILE *out, const uint8_t *bytes, size_t len)
 {
-	fputc('"', out);
-	for (size_t i = 0; i < len; i++)
-		fprintf(out, "%02x", bytes[i]);
-	fputc('"', out);
+	query_json_hex(out, bytes, len);
 }

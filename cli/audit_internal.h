@@ -26,11 +26,11 @@
 #define AUDIT_LOTS_MAX 4096		     /* lots whose reconciliation is listed; later ones only counted */
 #define AUDIT_UNEXPLAINED_MAX 10000	     /* unexplained identities listed over all lots (the counts stay exact) */
 
-/* Records replayed between reopenings of the scratch store (audit_replay.c design note 5). Each
- * record touches ~10 pages of a large store (random inserts in ids, items, history; copy-on-write;
- * measured at 1M records), so at most ~80 MiB of mapped pages accumulate between reopenings,
- * whatever the ledger's size; smaller windows refault more (~4 us of CPU per record at 1024). */
-#define AUDIT_RELEASE_RECORDS 2048
+/* File pages the process may hold mapped before the scratch store's are handed back, looked at
+ * after every replay batch (audit_replay.c design note 5). A batch maps ~50 MiB at 1M records
+ * (~10 random B-tree pages per record, each with the kernel's 64 KiB fault-around), so the peak
+ * stays near this plus one batch plus the heap (~40 MiB): under the 256 MiB the issue sets. */
+#define AUDIT_MAPPED_BYTES_MAX (128ULL << 20)
 /* Records per replay batch: enough for crypto_verify_batch to use every core, small enough that one
  * write transaction's dirty pages (a few per record, held in memory until commit) stay ~10 MiB. */
 #define AUDIT_BATCH_RECORDS_MAX 1024
@@ -94,6 +94,18 @@ struct audit_correction {
 	uint64_t by_seq;
 };
 
+/* Checkpoint records of a full bundle (cli/audit_checkpoints.c): what the summary says of them. */
+struct audit_ledger_checkpoints {
+	uint64_t accepted;     /* verified: note signature and root against the replayed tree */
+	uint64_t refused;      /* refused by the ledger itself (the replay re-derived why) */
+	uint64_t other_origin; /* accepted, but naming another log */
+	uint64_t newest_size;
+	char newest_signers[BUNDLE_SITES_MAX * RECORD_SITE_SIZE]; /* "a,b,c": the sites that signed it */
+	char sites[BUNDLE_SITES_MAX][RECORD_SITE_SIZE];
+	uint64_t per_site[BUNDLE_SITES_MAX];
+	size_t site_count;
+};
+
 struct audit {
 	struct bundle_reader reader;
 	struct trusted_keys trusted;
@@ -102,6 +114,7 @@ struct audit {
 	char origin[NOTE_NAME_BYTES_MAX + 1];
 	unsigned threads;
 
+	struct audit_ledger_checkpoints ledger_checkpoints; /* checkpoint records among the entries */
 	struct audit_checkpoint *checkpoints; /* BUNDLE_CHECKPOINTS_MAX */
 	size_t checkpoint_count;
 	size_t checkpoint_next; /* full: next checkpoint to compare against the frontier */
@@ -117,7 +130,6 @@ struct audit {
 	pthread_t worker;
 	bool worker_running;
 	int worker_rc;
-	uint64_t replayed_since_release;
 	pthread_mutex_t fail_mutex; /* audit_fail is called by both threads */
 
 	uint64_t entries;
@@ -163,6 +175,12 @@ void audit_correction_note(struct audit *a, const uint8_t *entry_bytes, size_t l
 /* After audit_replay_finish: reconcile every lot of the final scratch store into a->lots. */
 int audit_replay_reconcile(struct audit *a);
 void audit_lots_free(struct audit *a);
+
+/* audit_checkpoints.c: a full bundle's entry, after it was queued for replay: when it holds a
+ * checkpoint record, check it (drains the replay first); then what was found, as a summary line or
+ * a JSON object. */
+int audit_ledger_checkpoint(struct audit *a, uint64_t seq, const uint8_t *bytes, size_t len);
+void audit_ledger_checkpoints_print(FILE *out, const struct audit *a, bool json);
 
 /* audit_report.c: second pass over the bundle. */
 int audit_report_write(struct audit *a, const char *bundle_path, const char *html_path, const char *json_path);

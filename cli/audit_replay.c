@@ -14,18 +14,24 @@
  *     record bytes as in apply.c append_entry) and compared with the exported bytes, so nothing
  *     is read back from the temporary store (its pages need not stay in memory).
  *  3. The registry is registered from the bundle's site lines (only trusted ones: bundle.h rule 3)
- *     with ledger_registry_add_site, as `siteledger init` did at the source.
+ *     with ledger_registry_add_site, as `siteledger init` did at the source. Those lines are the
+ *     registry as at init; registry records in the entries (site add/remove, key add/revoke)
+ *     are replayed like any record, so every later record is checked against the key in force
+ *     at its point of the ledger (ledger/rules_registry.c).
  *  4. After the first entry that cannot be replayed (undecodable entry, store error), replay stops
  *     (replay_broken): later comparisons would only repeat the first difference.
- *  5. Every AUDIT_RELEASE_RECORDS replayed records the scratch store is closed and reopened: LMDB
- *     reads through a mapping of the whole file, and every page touched stays resident (and counts
- *     in RSS) while mapped, so without this the process would grow to the size of the store. The
- *     pages stay in the kernel's page cache; reopening costs a few system calls.
+ *  5. After each batch, when the process holds more than AUDIT_MAPPED_BYTES_MAX of file pages, the
+ *     pages of the scratch store's map are handed back (store_map_trim): LMDB reads through a
+ *     mapping of the whole file, and every page touched stays resident (and counts in RSS) while
+ *     mapped, so without this the process would grow to the size of the store. The pages stay in
+ *     the kernel's page cache. (Closing and reopening the store every 2048 records did the same,
+ *     but a no_sync store is synced when closed: an fdatasync of the scratch file each time.)
  *  6. Pipeline: while the worker thread applies batch k and compares its entries (one write
  *     transaction, single-threaded), the main thread reads batch k + 1 and verifies its signatures
- *     on all cores (ledger_prepare: a read transaction, allowed beside the writer). The registry
- *     does not change during a replay, so a prepared batch's verification stays valid (and
- *     apply re-checks keys anyway: apply.c decision 3). Anything that lists failures in order
+ *     on all cores (ledger_prepare: a read transaction, allowed beside the writer). A registry
+ *     record of batch k can change the keys batch k + 1 was verified with; apply re-reads every
+ *     key in its write transaction and verifies again what changed (apply.c decision 3), so the
+ *     outcomes are those of an unpipelined replay. Anything that lists failures in order
  *     or reads the scratch store first drains the pipeline (audit_replay_drain).
  */
 #include <inttypes.h>
@@ -225,7 +231,7 @@ static void *batch_apply(void *arg)
 	return NULL;
 }
 
-/* Wait for the worker; then, between batches, reopen the scratch store when due (note 5). */
+/* Wait for the worker; then, between batches, hand mapped pages back when due (note 5). */
 static int worker_join(struct audit *a)
 {
 	if (!a->worker_running)
@@ -234,17 +240,9 @@ static int worker_join(struct audit *a)
 	a->worker_running = false;
 	struct audit_batch *done = &a->batches[a->filling ^ 1u];
 	int rc = a->worker_rc;
-	a->replayed_since_release += done->count;
 	done->count = 0;
 	done->len = 0;
-	if (rc == 0 && a->replayed_since_release >= AUDIT_RELEASE_RECORDS) {
-		/* Closing unmaps the scratch store; its pages stay in the page cache. */
-		store_close(a->st);
-		a->st = NULL;
-		a->replayed_since_release = 0;
-		rc = scratch_open(a);
-	}
-	return rc;
+	return rc == 0 ? store_map_trim(a->st, AUDIT_MAPPED_BYTES_MAX) : rc; /* design note 5 */
 }
 
 /* Verify the filled batch on all cores (while the worker applies the previous one), then hand it
@@ -458,9 +456,13 @@ void audit_correction_note(struct audit *a, const uint8_t *entry_bytes, size_t l
 	record_clear(&r);
 }
 
-/* Per-lot reconciliation (issue 5): the lots table of the final scratch store names the lots; each
- * is reconciled with reconcile_lot, the pure function `siteledger reconcile` runs on a site's
- * ledger, so an auditor gets the site's numbers from the export alone (issue 6). */
+/* Per-lot reconciliation (issue 5): the lots table of the final scratch store names the lots, and
+ * reconcile_lots (ledger/reconcile.h) reconciles all of them in one run over the replayed ledger:
+ * per lot exactly what reconcile_lot, the function `siteledger reconcile` runs on a site's ledger,
+ * gives (reconcile.h rule 3), so an auditor gets the site's numbers from the export alone (issue
+ * 6). One scan of the ledger serves every lot, counts_only keeps no per-pack array, and the run
+ * hands the map's pages back as it goes: time and memory do not grow with the number of lots and
+ * memory not with their size. */
 struct lot_collect {
 	struct audit *a;
 	char last[GS1_LOT_KEY_SIZE]; /* rows come in lot-key order, one per (lot, site) */
@@ -477,7 +479,8 @@ static bool lot_key_split(const char *key, char gtin[GS1_GTIN_DIGITS + 1], char 
 	memcpy(gtin, key + 4, GS1_GTIN_DIGITS);
 	gtin[GS1_GTIN_DIGITS] = '\0';
 	memcpy(lot, key + head, len - head + 1);
-	return true;
+	char again[GS1_LOT_KEY_SIZE];
+	return gs1_lot_key(gtin, lot, again) == 0 && strcmp(again, key) == 0;
 }
 
 static int lot_collect_row(void *ctx, const char *lot_key, const char *site, const struct store_lot_counters *c)
@@ -526,29 +529,35 @@ static int lot_summarise(struct audit *a, struct audit_lot *lot, const struct re
 	return 0;
 }
 
-static int lot_reconcile(struct audit *a, struct audit_lot *lot)
+/* Every listed lot in one reconcile_lots run, with the options `siteledger reconcile` uses by
+ * default (all sites, lines and time, RECONCILE_OVERDUE_DAYS_DEFAULT). */
+static int lots_reconcile(struct audit *a, store_txn *txn)
 {
-	struct reconcile_options options = { NULL, RECONCILE_OVERDUE_DAYS_DEFAULT }; /* as `reconcile` */
-	struct reconcile_report report;
-	store_txn *txn = NULL;
-	int rc = store_txn_begin(a->st, false, &txn);
-	if (rc != 0)
-		return rc;
-	rc = reconcile_lot(txn, lot->gtin, lot->lot, &options, &report);
-	if (rc == 0) {
-		rc = lot_summarise(a, lot, &report);
-	} else if (rc == SL_ELIMIT || rc == SL_EINVAL) {
-		lot->error = rc; /* this lot cannot be reconciled (reconcile.h rule 2): said in the output */
-		rc = 0;
+	struct reconcile_options options = { .overdue_days = RECONCILE_OVERDUE_DAYS_DEFAULT, .counts_only = true };
+	char (*keys)[GS1_LOT_KEY_SIZE] = calloc(a->lot_count ? a->lot_count : 1, sizeof *keys);
+	const char **names = calloc(a->lot_count ? a->lot_count : 1, sizeof *names);
+	struct reconcile_report *reports = calloc(a->lot_count ? a->lot_count : 1, sizeof *reports);
+	int rc = keys && names && reports ? 0 : SL_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < a->lot_count; i++) {
+		rc = gs1_lot_key(a->lots[i].gtin, a->lots[i].lot, keys[i]);
+		names[i] = keys[i];
 	}
-	reconcile_report_free(&report);
-	store_txn_abort(txn);
-	if (rc != 0)
-		return rc;
-	/* Design note 5: each reconciliation scans the ledger; drop its mapped pages before the next. */
-	store_close(a->st);
-	a->st = NULL;
-	return scratch_open(a);
+	if (rc == 0)
+		rc = reconcile_lots(txn, names, a->lot_count, &options, reports);
+	for (size_t i = 0; rc == SL_ELIMIT && i < a->lot_count; i++)
+		reports[i].error = SL_ELIMIT; /* a limit of the shared run: no lot is reconciled, and it says so */
+	rc = rc == SL_ELIMIT ? 0 : rc;
+	for (size_t i = 0; rc == 0 && i < a->lot_count; i++) {
+		a->lots[i].error = reports[i].error; /* SL_ELIMIT: beyond its limits, said in the output */
+		if (reports[i].error == 0)
+			rc = lot_summarise(a, &a->lots[i], &reports[i]);
+	}
+	for (size_t i = 0; reports != NULL && i < a->lot_count; i++)
+		reconcile_report_free(&reports[i]);
+	free(reports);
+	free(names);
+	free(keys);
+	return rc;
 }
 
 int audit_replay_reconcile(struct audit *a)
@@ -564,11 +573,11 @@ int audit_replay_reconcile(struct audit *a)
 	if (rc != 0)
 		return rc;
 	rc = store_lot_iterate_all(txn, lot_collect_row, &collect);
+	if (rc == 0)
+		rc = lots_reconcile(a, txn);
 	store_txn_abort(txn);
-	for (size_t i = 0; rc == 0 && i < a->lot_count; i++)
-		rc = lot_reconcile(a, &a->lots[i]);
 	a->reconciled = rc == 0;
-	return rc;
+	return rc == 0 ? store_map_release(a->st) : rc;
 }
 
 void audit_lots_free(struct audit *a)

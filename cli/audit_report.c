@@ -14,7 +14,6 @@
 #include <time.h>
 
 #include "cli/audit_internal.h"
-#include "cli/cmd_reconcile.h"
 #include "util/error.h"
 
 struct report {
@@ -85,7 +84,7 @@ static void lot_json(FILE *out, const struct audit_lot *lot)
 		return;
 	}
 	char now[32];
-	cli_time_format(lot->now_ms, now);
+	query_time_format(lot->now_ms, now);
 	/* the keys and meanings of `siteledger reconcile --json` (cmd_reconcile.c) */
 	fprintf(out, ",\"as_of\":\"%s\",\"entries\":%" PRIu64 ",\"counts\":{", now, lot->entries);
 	for (unsigned k = 0; k < RECONCILE_COUNT_MAX; k++)

@@ -1,16 +1,6 @@
-/* cli/bundle.h — the auditor's bundle format (exports and proof bundles), trusted keys, and the
- * checks shared by `audit`, `verify-proof` and `checkpoint` (docs/auditor-guide.md "Bundle format").
- *
- * A bundle is text, one item per line, streamed in this order:
- *   siteledger-bundle 1 KIND            KIND = full | partial | proof
- *   origin ORIGIN                       checkpoint origin ("siteledger/<site or cluster>")
- *   site SITE PUBKEY-HEX                the registry (sites and keys as at init), one per site
- *   checkpoint BASE64(NOTE)             C2SP signed checkpoints, ascending size, last = bundle's
- *   subject ITEM-ID                     proof bundles only: the serial proved
- *   entry SEQ ENTRY-HEX [PROOF-HEX|-]   ledger entries in seq order; partial and proof bundles add
- *                                       an inclusion proof against the last checkpoint
- *   lot LOT-KEY SITE C0,C1,...          full only: the source's lot counters (reconciliation)
- *   end COUNT                           number of entry lines; nothing may follow
+/* cli/bundle.h — reading the auditor's bundles (exports and proof bundles), trusted keys, and the
+ * checks shared by `audit`, `verify-proof` and `checkpoint`. The format and its writers are in
+ * query/bundle.h (docs/auditor-guide.md "Bundle format").
  *
  * Rules:
  *  1. Readers hold one line at a time (BUNDLE_LINE_BYTES_MAX): memory does not grow with the bundle.
@@ -30,29 +20,9 @@
 #include "crypto/note.h"
 #include "ledger/entry.h"
 #include "ledger/record.h"
+#include "query/bundle.h"
 
-#define BUNDLE_VERSION 1
-/* One entry line: "entry", a seq, the hex entry, a hex proof, separators. */
-#define BUNDLE_LINE_BYTES_MAX (2 * ENTRY_BYTES_MAX + 2 * MERKLE_PROOF_BYTES_MAX + 128)
-#define BUNDLE_SITES_MAX 64	      /* sites of one cluster (DESIGN.md: a handful of sites) */
-#define BUNDLE_CHECKPOINTS_MAX 4096   /* checkpoints carried in one bundle */
 #define BUNDLE_TRUSTED_KEYS_MAX 256   /* *.pub files read from --keys DIR */
-#define BUNDLE_ORIGIN_PREFIX "siteledger/"
-#define CLI_META_CHECKPOINT_COUNT "checkpoints"  /* decimal count of stored checkpoints */
-#define CLI_META_CHECKPOINT_PREFIX "checkpoint/" /* + decimal index 1..count → note text */
-
-enum bundle_kind { BUNDLE_FULL = 1, BUNDLE_PARTIAL = 2, BUNDLE_PROOF = 3 };
-
-struct bundle_site {
-	char name[RECORD_SITE_SIZE];
-	struct crypto_public_key pk;
-	bool trusted; /* a trusted key file matches */
-};
-
-struct bundle_registry {
-	struct bundle_site sites[BUNDLE_SITES_MAX];
-	size_t count;
-};
 
 struct trusted_keys {
 	struct bundle_site keys[BUNDLE_TRUSTED_KEYS_MAX];
@@ -101,9 +71,6 @@ int bundle_checkpoint_check(const char *base64_note, const char *origin, const s
 int bundle_note_check(const char *note_text, size_t note_len, const char *origin,
 		      const struct bundle_registry *registry, struct checkpoint_check *out, char *why, size_t why_size);
 
-/* Writers. */
-void bundle_write_hex(FILE *out, const uint8_t *bytes, size_t len);
-int bundle_write_base64(FILE *out, const char *text, size_t len);
 /* Decode hex of exactly 2*max or fewer bytes into out; *len = bytes. SL_ESYNTAX on bad digits. */
 int bundle_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t max, size_t *len);
 

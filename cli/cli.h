@@ -20,6 +20,7 @@
 #include "ledger/apply.h"
 #include "ledger/gs1.h"
 #include "ledger/record.h"
+#include "query/query.h"
 #include "store/store.h"
 
 enum {
@@ -108,16 +109,60 @@ int cli_records_finish(const struct cli_args *args, struct record *records, size
 int cli_records_apply(const struct cli_args *args, struct cli_ledger *ledger, const struct ledger_input *inputs,
 		      size_t count, const struct cli_extra_output *extra);
 
+/* A file of signed records as --sign-only writes them (one hex record a line; blank lines and '#'
+ * comments skipped), read for at most lines_max lines: record gets each line's decoded bytes,
+ * valid during the call. 0, record's non-zero value, or CLI_EXIT_USAGE after a message naming
+ * the file and line. cli/cmd_submit.c. */
+int cli_record_file_read(const char *path, unsigned long lines_max,
+			 int (*record)(void *ctx, const char *path, unsigned long number, const uint8_t *bytes,
+				       size_t len),
+			 void *ctx);
+
 /* Print outcomes (text, or JSON with --json) as cli_records_apply does; returns the exit code. */
 int cli_records_print(const struct cli_args *args, const struct ledger_input *inputs,
 		      const struct ledger_result *results, size_t count, const struct cli_extra_output *extra);
 
 /* Node client (cli/cmd_node.c): submit signed records to --node ADDR (following redirects to the
- * leader) and print the outcomes; read an item's status from a node. Requests are signed with
- * --key (a key registered in the cluster). Return the exit code. */
+ * leader) and print the outcomes. Requests are signed with --key (a key registered in the
+ * cluster). Returns the exit code. */
 int cli_node_submit(const struct cli_args *args, const struct ledger_input *inputs, size_t count,
 		    const struct cli_extra_output *extra);
-int cli_node_item_status(const struct cli_args *args, const char *id);
+/* Run a query on --node ADDR (--linearizable: after Raft ReadIndex): each document's bytes go to
+ * docs[i] as they arrive; out gets the exit status, message and stats. 0, or CLI_EXIT_USAGE after
+ * a message (transport or node error). */
+int cli_node_read(const struct cli_args *args, const struct query_params *p, FILE *const docs[QUERY_DOCS],
+		  struct query_out *out);
+
+/* Read commands (cli/cmd_read.c): the options a command gives its query (query_takes_option,
+ * "html" as a flag, positionals from `first`), then run it on --data DIR or --node ADDR. doc0 gets
+ * the command's document (stdout, or a file); the HTML report goes to --html FILE only when the
+ * query succeeded; the message to stderr. stats (may be NULL) gets the query's numbers. Returns
+ * the exit code. */
+int cli_read_params(const struct cli_args *args, uint8_t kind, size_t first, struct query_params *p);
+int cli_read(const struct cli_args *args, const struct query_params *p, FILE *doc0, uint64_t stats[QUERY_STATS]);
+/* The same for a command whose document is a file (--out: export, prove). */
+int cli_read_to_file(const struct cli_args *args, uint8_t kind, const char *path, uint64_t stats[QUERY_STATS]);
+
+/* Options every read command takes (with --data, the common option). */
+#define CLI_READ_OPTIONS                                                                                          \
+	{ "node", "ADDR", false, "ask a siteledgerd node (tcp://HOST:PORT) instead of --data; its copy may lag the leader" }, \
+	{ "key", "FILE", false, "with --node: secret key (registered in the cluster) that signs the request" },       \
+	{ "linearizable", NULL, false, "with --node: answer only after the node applied all the cluster had committed when asked (Raft ReadIndex; needs a leader)" }
+/* The monotonic clock in ms, and a pause, for the node client's retries and waits (cli/cmd_node.c). */
+uint64_t cli_clock_ms(void);
+void cli_pause_ms(unsigned ms);
+/* Membership requests (node/proto.h PROTO_MEMBERS, _MEMBER_CHANGE, _LEADER_TRANSFER) to --node,
+ * following redirects and retrying BUSY and UNAVAILABLE as every call does; resp is the answer
+ * (struct proto_response, node/proto.h). 0, or CLI_EXIT_USAGE after a message. */
+struct proto_response;
+int cli_node_admin(const struct cli_args *args, uint8_t type, const char *site, uint8_t change,
+		   struct proto_response *resp);
+
+/* `checkpoint --node`: the node signs and submits a checkpoint record; prints its note. */
+int cli_node_checkpoint(const struct cli_args *args);
+/* `checkpoint --data DIR --sign-only [--size N]`: the tree head as a signed checkpoint record (hex
+ * line) for `submit` (cli/cmd_checkpoint_record.c). */
+int cli_checkpoint_record(const struct cli_args *args);
 
 /* Options every record command takes. */
 #define CLI_RECORD_OPTIONS                                                                                        \
@@ -154,5 +199,9 @@ int cli_cmd_where(const struct cli_command *command, struct cli_args *args);	   
 int cli_cmd_spc(const struct cli_command *command, struct cli_args *args);	    /* cli/cmd_spc.c */
 int cli_cmd_cluster(const struct cli_command *command, struct cli_args *args); /* cluster init */
 int cli_cmd_node(const struct cli_command *command, struct cli_args *args);    /* node status */
+int cli_cmd_registry(const struct cli_command *command, struct cli_args *args); /* cli/cmd_registry.c */
+int cli_cmd_members(const struct cli_command *command, struct cli_args *args);	/* cli/cmd_members.c */
+int cli_cmd_member(const struct cli_command *command, struct cli_args *args);	/* member add|promote|remove */
+int cli_cmd_leader(const struct cli_command *command, struct cli_args *args);	/* leader transfer */
 
 #endif

@@ -270,6 +270,8 @@ static int entry_line(struct audit *a, const char *rest, uint8_t *bytes)
 		rc = audit_replay_entry(a, seq, bytes, len);
 	if (rc == 0)
 		rc = frontier_check(a);
+	if (rc == 0)
+		rc = audit_ledger_checkpoint(a, seq, bytes, len); /* the sites' checkpoint records */
 	return rc;
 }
 
@@ -409,7 +411,9 @@ static void summary_print(const struct audit *a, bool json)
 			cli_json_cstring(stdout, f->found);
 			printf("}");
 		}
-		printf("],\"reconciliation\":");
+		printf("],\"ledger_checkpoints\":");
+		audit_ledger_checkpoints_print(stdout, a, true);
+		printf(",\"reconciliation\":");
 		audit_reconciliation_json(stdout, a);
 		printf("}\n");
 		return;
@@ -422,6 +426,7 @@ static void summary_print(const struct audit *a, bool json)
 	if (a->kind != BUNDLE_FULL)
 		printf("partial bundle: proves each entry is in the checkpointed ledger and each accepted record's\n"
 		       "signature; it cannot re-derive outcomes, rejections or lot counters (that needs the full ledger).\n");
+	audit_ledger_checkpoints_print(stdout, a, false);
 	audit_reconciliation_text(stdout, a);
 	failures_print(a, stdout);
 	printf("%s: %" PRIu64 " failures\n", a->failures_total == 0 ? "AUDIT PASSED" : "AUDIT FAILED", a->failures_total);

@@ -16,157 +16,25 @@
 #include "store/merkle_store.h"
 #include "util/error.h"
 
-#define CHECKPOINT_META_NAME_BYTES 48 /* "checkpoint/" + 20 digits + NUL, with room */
-
-void cli_checkpoint_origin(const struct cli_ledger *ledger, char out[NOTE_NAME_BYTES_MAX + 1])
-{
-	snprintf(out, NOTE_NAME_BYTES_MAX + 1, "%s%s", BUNDLE_ORIGIN_PREFIX, ledger->site);
-}
-
-int cli_checkpoint_count(store_txn *txn, uint64_t *count)
-{
-	const void *value;
-	size_t len;
-	*count = 0;
-	int rc = store_meta_get(txn, CLI_META_CHECKPOINT_COUNT, &value, &len);
-	if (rc == SL_ENOENT)
-		return 0;
-	if (rc != 0)
-		return rc;
-	char text[24];
-	if (len == 0 || len >= sizeof text)
-		return SL_ECORRUPT;
-	memcpy(text, value, len);
-	text[len] = '\0';
-	char *end = NULL;
-	errno = 0;
-	unsigned long long n = strtoull(text, &end, 10);
-	if (errno != 0 || *end != '\0' || n > BUNDLE_CHECKPOINTS_MAX * 1000ULL)
-		return SL_ECORRUPT;
-	*count = n;
-	return 0;
-}
-
-int cli_checkpoint_get(store_txn *txn, uint64_t index, char *note, size_t *len)
-{
-	char name[CHECKPOINT_META_NAME_BYTES];
-	snprintf(name, sizeof name, "%s%" PRIu64, CLI_META_CHECKPOINT_PREFIX, index);
-	const void *value;
-	int rc = store_meta_get(txn, name, &value, len);
-	if (rc != 0)
-		return rc;
-	if (*len > NOTE_BYTES_MAX)
-		return SL_ECORRUPT;
-	memcpy(note, value, *len);
-	note[*len] = '\0';
-	return 0;
-}
-
-/* Store note i; with set_count, also make i the count (appending a new checkpoint). */
-static int checkpoint_put(store_txn *txn, uint64_t index, const char *note, size_t len, bool set_count)
-{
-	char name[CHECKPOINT_META_NAME_BYTES], count[24];
-	snprintf(name, sizeof name, "%s%" PRIu64, CLI_META_CHECKPOINT_PREFIX, index);
-	int rc = store_meta_put(txn, name, note, len);
-	int n = snprintf(count, sizeof count, "%" PRIu64, index);
-	if (rc == 0 && set_count)
-		rc = store_meta_put(txn, CLI_META_CHECKPOINT_COUNT, count, (size_t)n);
-	return rc;
-}
-
-static int site_registry_cb(void *ctx, const char *site, const struct store_site *value)
-{
-	struct bundle_registry *registry = ctx;
-	if (!value->active)
-		return 0;
-	if (registry->count == BUNDLE_SITES_MAX)
-		return SL_ELIMIT;
-	struct bundle_site *s = &registry->sites[registry->count++];
-	snprintf(s->name, sizeof s->name, "%s", site);
-	memcpy(s->pk.bytes, value->public_key, sizeof s->pk.bytes);
-	s->trusted = true;
-	return 0;
-}
-
-int cli_registry_load(store_txn *txn, struct bundle_registry *registry)
-{
-	memset(registry, 0, sizeof *registry);
-	return store_site_iterate(txn, site_registry_cb, registry);
-}
-
-/* Sign (size, root) of the tree in txn with the key file; note gets body + signature line. */
-static int checkpoint_sign(struct cli_ledger *ledger, store_txn *txn, const char *key_path, char *note,
-			   size_t *len, char *why, size_t why_size)
-{
-	struct checkpoint cp;
-	memset(&cp, 0, sizeof cp);
-	cli_checkpoint_origin(ledger, cp.origin);
-	int rc = store_merkle_size(txn, &cp.size);
-	if (rc == 0)
-		rc = store_merkle_root(txn, cp.size, cp.root);
-	if (rc != 0) {
-		snprintf(why, why_size, "cannot read the Merkle tree: %s", sl_strerror(rc));
-		return rc;
-	}
-	struct crypto_secret_key sk;
-	char label[RECORD_SITE_SIZE];
-	rc = crypto_secret_key_read(key_path, &sk, label, sizeof label);
-	if (rc != 0) {
-		snprintf(why, why_size, "cannot use key %s: %s", key_path, sl_strerror(rc));
-		return rc;
-	}
-	if (strcmp(label, ledger->site) != 0) {
-		crypto_secret_key_wipe(&sk);
-		snprintf(why, why_size, "key %s belongs to site '%s', not '%s'", key_path, label, ledger->site);
-		return SL_EINVAL;
-	}
-	size_t body_len = 0;
-	rc = checkpoint_format(&cp, note, NOTE_BYTES_MAX + 1, &body_len);
-	*len = body_len;
-	if (rc == 0)
-		rc = note_sign(note, body_len, ledger->site, &sk, note, NOTE_BYTES_MAX + 1, len);
-	crypto_secret_key_wipe(&sk);
-	if (rc != 0)
-		snprintf(why, why_size, "cannot sign the checkpoint: %s", sl_strerror(rc));
-	return rc;
-}
-
-/* Tree size of a stored note (0 when unreadable). */
-static uint64_t note_size(const char *note, size_t len)
-{
-	struct note *parsed = malloc(sizeof *parsed);
-	struct checkpoint cp = { .size = 0 };
-	if (parsed != NULL && note_parse(note, len, parsed) == 0)
-		(void)checkpoint_parse(parsed->body, parsed->body_len, &cp);
-	free(parsed);
-	return cp.size;
-}
-
 int cli_checkpoint_ensure(struct cli_ledger *ledger, const char *key_path, char *note, size_t *len, char *why,
 			  size_t why_size)
 {
 	store_txn *txn = NULL;
 	int rc = store_txn_begin(ledger->st, true, &txn);
-	uint64_t count = 0, size = 0;
+	uint64_t count = 0;
+	bool fresh = false;
+	struct query_signer signer = { NULL, key_path };
 	if (rc == 0)
-		rc = cli_checkpoint_count(txn, &count);
-	if (rc == 0)
-		rc = store_merkle_size(txn, &size);
-	if (rc != 0) {
+		rc = bundle_checkpoint_count(txn, &count);
+	if (rc != 0)
 		snprintf(why, why_size, "cannot read the data directory: %s", sl_strerror(rc));
-		if (txn != NULL)
-			store_txn_abort(txn);
-		return rc;
-	}
-	if (count > 0 && cli_checkpoint_get(txn, count, note, len) == 0 && note_size(note, *len) == size) {
-		store_txn_abort(txn); /* the latest stored checkpoint covers the whole ledger */
-		return 0;
-	}
-	rc = checkpoint_sign(ledger, txn, key_path, note, len, why, why_size);
-	if (rc == 0 && (rc = checkpoint_put(txn, count + 1, note, *len, true)) != 0)
+	if (rc == 0)
+		rc = bundle_checkpoint_latest(txn, ledger->site, &signer, note, len, &fresh, why, why_size);
+	if (rc == 0 && fresh && (rc = bundle_checkpoint_put(txn, count + 1, note, *len, true)) != 0)
 		snprintf(why, why_size, "cannot store the checkpoint: %s", sl_strerror(rc));
-	if (rc != 0) {
-		store_txn_abort(txn);
+	if (rc != 0 || !fresh) {
+		if (txn != NULL)
+			store_txn_abort(txn); /* nothing to store: the latest one covers the whole ledger */
 		return rc;
 	}
 	rc = store_txn_commit(txn);
@@ -248,11 +116,11 @@ static int checkpoint_add(struct cli_ledger *ledger, const char *path, const str
 	uint64_t count = 0, found = 0;
 	rc = store_txn_begin(ledger->st, true, &txn);
 	if (rc == 0)
-		rc = cli_registry_load(txn, &registry);
+		rc = bundle_registry_load(txn, &registry);
 	if (rc == 0)
-		rc = cli_checkpoint_count(txn, &count);
+		rc = bundle_checkpoint_count(txn, &count);
 	for (uint64_t i = count; rc == 0 && i >= 1 && found == 0; i--)
-		if (cli_checkpoint_get(txn, i, stored, &stored_len) == 0 && stored_len > body_len &&
+		if (bundle_checkpoint_get(txn, i, stored, &stored_len) == 0 && stored_len > body_len &&
 		    memcmp(stored, incoming, body_len) == 0 && stored[body_len] == '\n')
 			found = i;
 	if (rc == 0 && found == 0)
@@ -260,7 +128,7 @@ static int checkpoint_add(struct cli_ledger *ledger, const char *path, const str
 	else if (rc == 0)
 		rc = note_merge(&registry, stored, &stored_len, incoming, incoming_len);
 	if (rc == 0)
-		rc = checkpoint_put(txn, found, stored, stored_len, false);
+		rc = bundle_checkpoint_put(txn, found, stored, stored_len, false);
 	if (rc != 0) {
 		store_txn_abort(txn);
 		return rc > 0 ? rc : cli_fail("cannot store: %s", sl_strerror(rc));
@@ -274,6 +142,10 @@ static int checkpoint_add(struct cli_ledger *ledger, const char *path, const str
 int cli_cmd_checkpoint(const struct cli_command *command, struct cli_args *args)
 {
 	(void)command;
+	if (cli_arg(args, "node") != NULL)
+		return cli_node_checkpoint(args); /* the node signs and submits it (node/checkpoint.c) */
+	if (cli_flag(args, "sign-only"))
+		return cli_checkpoint_record(args); /* as a checkpoint record, for submit */
 	struct cli_ledger ledger;
 	int rc = cli_ledger_open(args, true, &ledger);
 	if (rc != 0)

@@ -5,7 +5,9 @@
  *     DIR/SITE/node.conf                  node i (1-based, in --sites order): id i, peers = the others
  *     DIR/SITE/data/                      initialised like `init`: this site, every site's key
  *
- * Node i listens for peers on 127.0.0.1:BASE+2(i-1) and for clients on BASE+2(i-1)+1. */
+ * Node i listens for peers on 127.0.0.1:BASE+2(i-1) and for clients on BASE+2(i-1)+1. Every data
+ * directory gets the cluster's checkpoint origin (--origin, ledger/checkpoint.h "Origin"), so the
+ * nodes' checkpoint records and every export name one log. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,12 +17,14 @@
 
 #include "cli/cli.h"
 #include "consensus/raft.h"
+#include "ledger/checkpoint.h"
 #include "ledger/lifecycle.h"
 #include "util/error.h"
 
 #define CLUSTER_SITES_MAX RAFT_VOTERS_MAX
 #define CLUSTER_BASE_PORT_DEFAULT 7400
 #define CLUSTER_PORT_MAX (65535 - 2 * CLUSTER_SITES_MAX)
+#define CLUSTER_ORIGIN_DEFAULT CHECKPOINT_ORIGIN_PREFIX "cluster"
 
 struct cluster {
 	char dir[PATH_MAX];
@@ -28,6 +32,7 @@ struct cluster {
 	struct crypto_public_key pks[CLUSTER_SITES_MAX];
 	size_t count;
 	uint64_t base_port;
+	const char *origin; /* C2SP origin of the cluster's checkpoints */
 };
 
 static int sites_parse(const char *list, struct cluster *c)
@@ -50,6 +55,16 @@ static int sites_parse(const char *list, struct cluster *c)
 	if (c->count == 0)
 		return cli_fail("--sites: give at least one site id");
 	return 0;
+}
+
+/* A C2SP origin a checkpoint record can carry (ledger/record_check.c). */
+static bool origin_valid(const char *origin)
+{
+	size_t len = strlen(origin);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)origin[i] <= 0x20 || (unsigned char)origin[i] >= 0x7f)
+			return false;
+	return len > 0 && len <= NOTE_NAME_BYTES_MAX;
 }
 
 static int dir_make(const char *path)
@@ -120,6 +135,8 @@ static int data_init(const struct cluster *c, size_t i)
 		rc = store_meta_put(txn, CLI_META_SITE, c->sites[i], strlen(c->sites[i]));
 	if (rc == 0)
 		rc = store_meta_put(txn, CLI_META_KEY_PATH, key, strlen(key));
+	if (rc == 0)
+		rc = store_meta_put(txn, LEDGER_META_ORIGIN, c->origin, strlen(c->origin));
 	for (size_t j = 0; rc == 0 && j < c->count; j++)
 		rc = ledger_registry_add_site(txn, c->sites[j], &c->pks[j]);
 	if (rc == 0)
@@ -171,6 +188,10 @@ int cli_cmd_cluster(const struct cli_command *command, struct cli_args *args)
 		rc = cli_parse_u64("base-port", cli_arg(args, "base-port"), CLUSTER_PORT_MAX, &c.base_port);
 	if (rc == 0 && c.base_port < 1024)
 		rc = cli_fail("--base-port: use 1024 or above");
+	c.origin = cli_arg(args, "origin") != NULL ? cli_arg(args, "origin") : CLUSTER_ORIGIN_DEFAULT;
+	if (rc == 0 && !origin_valid(c.origin))
+		rc = cli_fail("--origin: 1-%d printable ASCII characters without spaces, e.g. siteledger/eu-north",
+			      NOTE_NAME_BYTES_MAX);
 	if (rc == 0)
 		rc = dir_make(dir);
 	if (rc == 0 && realpath(dir, c.dir) == NULL)

@@ -32,8 +32,10 @@ const struct cli_option_spec cli_epcis_options[] = {
 	{ "since", "N", false, "export: only ledger entries after sequence N" },
 	{ "format", "json|xml", false, "export: EPCIS 2.0 JSON-LD (default) or XML" },
 	{ "prehash", NULL, false, "hash: print the canonical pre-hash strings instead of the hash IDs" },
-	{ "key", "FILE", false, "import: secret key file (default: the one given to init)" },
+	{ "key", "FILE", false, "import: secret key file (default: the one given to init); export with --node: the request's key" },
 	{ "actor", "ID", false, "import: person responsible, recorded and signed (default: $USER)" },
+	{ "node", "ADDR", false, "export: ask a siteledgerd node (tcp://HOST:PORT) instead of --data; its copy may lag the leader" },
+	{ "linearizable", NULL, false, "export with --node: after the node applied all that was committed when asked (Raft ReadIndex)" },
 	{ NULL, NULL, false, NULL },
 };
 
@@ -316,89 +318,23 @@ static int run_import(struct cli_args *args)
 
 /* --- export --- */
 
-/* --lot GTIN/LOT → lot key "(01)GTIN-14(10)LOT". */
-static int lot_key_parse(const char *text, char key[GS1_LOT_KEY_SIZE])
-{
-	const char *slash = strchr(text, '/');
-	char gtin_text[GS1_TEXT_CHARS_MAX], gtin[GS1_GTIN_DIGITS + 1];
-	struct sl_error_detail detail = { { 0 } };
-	if (slash == NULL || (size_t)(slash - text) >= sizeof gtin_text)
-		return cli_fail("--lot: expected GTIN/LOT, got '%s'", text);
-	memcpy(gtin_text, text, (size_t)(slash - text));
-	gtin_text[slash - text] = '\0';
-	if (gs1_gtin_normalize(gtin_text, gtin, &detail) != 0)
-		return cli_fail("--lot: %s", detail.text);
-	if (gs1_cset82_validate(slash + 1, strlen(slash + 1), GS1_LOT_CHARS_MAX, &detail) != 0)
-		return cli_fail("--lot: %s", detail.text);
-	return gs1_lot_key(gtin, slash + 1, key) == 0 ? 0 : cli_fail("--lot: not a lot '%s'", text);
-}
-
-static int export_options(const struct cli_args *args, struct epcis_export_options *options, char lot[GS1_LOT_KEY_SIZE],
-			  char id[GS1_ITEM_ID_SIZE])
-{
-	const char *format = cli_arg(args, "format") ? cli_arg(args, "format") : "json";
-	if (strcmp(format, "json") == 0)
-		options->syntax = EPCIS_SYNTAX_JSON;
-	else if (strcmp(format, "xml") == 0)
-		options->syntax = EPCIS_SYNTAX_XML;
-	else
-		return cli_fail("--format: json or xml, not '%s'", format);
-	int rc = 0;
-	if (cli_arg(args, "since") != NULL)
-		rc = cli_parse_u64("since", cli_arg(args, "since"), UINT64_MAX - 1, &options->since_seq);
-	if (rc == 0 && cli_arg(args, "lot") != NULL) {
-		rc = lot_key_parse(cli_arg(args, "lot"), lot);
-		options->lot_key = lot;
-	}
-	if (rc == 0 && cli_arg(args, "id") != NULL) {
-		struct gs1_item item;
-		if (cli_item_id_parse(cli_arg(args, "id"), id, &item) != 0)
-			return cli_fail("--id: not an SGTIN or SSCC identifier: '%s'", cli_arg(args, "id"));
-		options->item_id = id;
-	}
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	options->now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	return rc;
-}
-
+/* The document goes to stdout; creationDate is this client's clock (the node uses it too). */
 static int run_export(struct cli_args *args)
 {
-	if (args->positional_count != 1)
-		return cli_fail("usage: siteledger epcis export --data DIR [--lot GTIN/LOT] [--id ID] [--since N] [--format json|xml]");
-	struct epcis_export_options options;
-	memset(&options, 0, sizeof options);
-	char lot[GS1_LOT_KEY_SIZE], id[GS1_ITEM_ID_SIZE];
-	struct epcis_site_map sites;
-	memset(&sites, 0, sizeof sites);
-	int rc = export_options(args, &options, lot, id);
-	struct cli_ledger ledger;
-	memset(&ledger, 0, sizeof ledger);
+	struct query_params *p = malloc(sizeof *p);
+	if (p == NULL)
+		return cli_fail("out of memory");
+	int rc = cli_read_params(args, QUERY_EPCIS_EXPORT, 1, p);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	char now_ms[24];
+	int n = snprintf(now_ms, sizeof now_ms, "%" PRId64, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	if (rc == 0 && query_params_option(p, "now-ms", 6, now_ms, (size_t)n) != 0)
+		rc = cli_fail("cannot set the creation time");
 	if (rc == 0)
-		rc = cli_ledger_open(args, false, &ledger);
-	if (rc != 0)
-		return rc;
-	store_txn *txn = NULL;
-	struct epcis_export_stats stats;
-	struct sl_error_detail detail = { { 0 } };
-	rc = store_txn_begin(ledger.st, false, &txn);
-	if (rc == 0)
-		rc = epcis_site_map_load(txn, &sites);
-	options.sites = &sites;
-	if (rc == 0)
-		rc = epcis_export(txn, &options, stdout, &stats, &detail);
-	if (txn != NULL)
-		store_txn_abort(txn);
-	cli_ledger_close(&ledger);
-	if (rc == 0 && fflush(stdout) != 0)
-		rc = SL_EIO;
-	if (rc != 0)
-		return cli_fail("export failed: %s", detail.text[0] ? detail.text : sl_strerror(rc));
-	if (stats.skipped > 0)
-		fprintf(stderr, "siteledger: epcis export: %" PRIu64 " event(s) written; %" PRIu64
-				" accepted record(s) have no EPCIS event (revert, unlock, quarantine, withdrawal, deviation)\n",
-			stats.exported, stats.skipped);
-	return CLI_EXIT_ACCEPTED;
+		rc = cli_read(args, p, stdout, NULL);
+	free(p);
+	return rc;
 }
 
 int cli_cmd_epcis(const struct cli_command *command, struct cli_args *args)

@@ -15,7 +15,7 @@
 
 #define EVENTS_COUNT_MAX 1000000000ull /* --count */
 #define EVENTS_WAIT_MS_MAX 86400000ull /* --wait-ms: a day */
-#define EVENTS_MESSAGE_BYTES_MAX 65536 /* a node's event is at most 1 KiB (node.h NODE_EVENT_BYTES_MAX) */
+#define EVENTS_MESSAGE_BYTES_MAX 65536 /* a node's event is at most 4 KiB (node.h NODE_EVENT_BYTES_MAX) */
 
 const struct cli_option_spec cli_events_options[] = {
 	{ "node-events", "ADDR", false, "the node's events address (its events_listen, e.g. tcp://127.0.0.1:7480)" },

@@ -1,5 +1,6 @@
 /* cli/cmd_proof.c — proofs for one serial and raw Merkle proof checks:
- *   prove ID --out FILE          a proof bundle (cli/bundle.h, kind "proof"): the registry, the
+ *   prove ID --out FILE          a proof bundle (query/bundle.h, kind "proof", written by
+ *                                query/export.c on --data or on a node): the registry, the
  *                                checkpoints (the last one covers the whole ledger), the entries in
  *                                the history of the item and of its current containers, each with
  *                                an inclusion proof against the last checkpoint;
@@ -16,112 +17,17 @@
 #include "store/merkle_store.h"
 #include "util/error.h"
 
-#define PROVE_DEPTH_MAX 16	/* containers above the item that a proof follows (as history) */
-#define PROVE_ENTRIES_MAX 100000 /* entries in one proof bundle (an item's life is far shorter) */
-
-struct seq_list {
-	uint64_t *seqs;
-	size_t count;
-	bool truncated;
-};
-
-static int seq_collect(void *ctx, uint64_t seq)
-{
-	struct seq_list *list = ctx;
-	if (list->count == PROVE_ENTRIES_MAX) {
-		list->truncated = true;
-		return 1;
-	}
-	list->seqs[list->count++] = seq;
-	return 0;
-}
-
-static int seq_compare(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-	return a < b ? -1 : a > b;
-}
-
-/* Seqs of the item's history and its containers', sorted, without repeats. */
-static int prove_collect(store_txn *txn, const char *item_id, struct seq_list *list)
-{
-	char current[STORE_ITEM_ID_SIZE];
-	snprintf(current, sizeof current, "%s", item_id);
-	int rc = 0;
-	for (unsigned depth = 0; rc == 0 && depth <= PROVE_DEPTH_MAX; depth++) {
-		rc = store_history_iterate(txn, current, seq_collect, list);
-		struct store_item item;
-		if (rc < 0 || list->truncated || store_item_get(txn, current, &item) != 0 || item.parent[0] == '\0')
-			break;
-		snprintf(current, sizeof current, "%s", item.parent);
-	}
-	if (rc < 0)
-		return rc;
-	qsort(list->seqs, list->count, sizeof *list->seqs, seq_compare);
-	size_t unique = 0;
-	for (size_t i = 0; i < list->count; i++)
-		if (unique == 0 || list->seqs[unique - 1] != list->seqs[i])
-			list->seqs[unique++] = list->seqs[i];
-	list->count = unique;
-	return list->truncated ? SL_ELIMIT : 0;
-}
-
-static int prove_write(FILE *out, struct cli_ledger *ledger, store_txn *txn, const char *item_id,
-		       struct seq_list *list)
-{
-	struct bundle_registry registry;
-	char origin[NOTE_NAME_BYTES_MAX + 1];
-	uint64_t size = 0;
-	cli_checkpoint_origin(ledger, origin);
-	int rc = cli_registry_load(txn, &registry);
-	if (rc == 0)
-		rc = store_merkle_size(txn, &size);
-	if (rc == 0)
-		rc = prove_collect(txn, item_id, list);
-	if (rc == 0)
-		rc = cli_bundle_head_write(out, BUNDLE_PROOF, origin, &registry, txn);
-	if (rc != 0)
-		return rc;
-	fprintf(out, "subject %s\n", item_id);
-	for (size_t i = 0; rc == 0 && i < list->count; i++)
-		rc = cli_bundle_entry_write(out, txn, list->seqs[i], true, size);
-	if (rc == 0)
-		fprintf(out, "end %zu\n", list->count);
-	return rc;
-}
-
 int cli_cmd_prove(const struct cli_command *command, struct cli_args *args)
 {
 	(void)command;
 	const char *path = cli_arg(args, "out");
-	char item_id[GS1_ITEM_ID_SIZE];
 	if (path == NULL || args->positional_count != 1)
-		return cli_fail("usage: siteledger prove --data DIR ID --out FILE");
-	int rc = cli_item_id_parse(args->positional[0], item_id, NULL);
-	if (rc != 0)
-		return rc;
-	struct cli_ledger ledger;
-	char note[NOTE_BYTES_MAX + 1];
-	size_t len = 0;
-	if ((rc = cli_ledger_open_checkpointed(args, &ledger, note, &len)) != 0)
-		return rc;
-	struct seq_list list = { calloc(PROVE_ENTRIES_MAX, sizeof(uint64_t)), 0, false };
-	FILE *out = list.seqs != NULL ? fopen(path, "w") : NULL;
-	store_txn *txn = NULL;
-	rc = out == NULL ? SL_EIO : store_txn_begin(ledger.st, false, &txn);
-	if (rc == 0) {
-		rc = prove_write(out, &ledger, txn, item_id, &list);
-		store_txn_abort(txn);
-	}
-	cli_ledger_close(&ledger);
-	int io = out != NULL ? (ferror(out) | fclose(out)) : 0;
-	free(list.seqs);
-	if (rc != 0 || io != 0)
-		return cli_fail("cannot write the proof for %s to %s: %s", item_id, path, sl_strerror(rc ? rc : SL_EIO));
-	if (list.count == 0)
-		return cli_fail("no ledger entries name %s", item_id);
-	printf("wrote %s: %zu entries for %s with inclusion proofs\n", path, list.count, item_id);
-	return CLI_EXIT_ACCEPTED;
+		return cli_fail("usage: siteledger prove (--data DIR | --node ADDR --key FILE) ID --out FILE");
+	uint64_t stats[QUERY_STATS] = { 0 };
+	int rc = cli_read_to_file(args, QUERY_PROVE, path, stats);
+	if (rc == 0)
+		printf("wrote %s: %" PRIu64 " entries for %s with inclusion proofs\n", path, stats[0], args->positional[0]);
+	return rc;
 }
 
 int cli_cmd_verify_proof(const struct cli_command *command, struct cli_args *args)

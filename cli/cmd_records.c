@@ -9,16 +9,9 @@
 
 int cli_item_id_parse(const char *text, char out[GS1_ITEM_ID_SIZE], struct gs1_item *item)
 {
-	struct gs1_item parsed;
-	struct sl_error_detail detail = { "" };
-	int rc = gs1_parse(text, &parsed, &detail);
-	if (rc == 0)
-		rc = gs1_item_id(&parsed, out);
-	if (rc != 0)
-		return cli_fail("'%s' is not a valid identifier: %s%s%s", text, sl_strerror(rc),
-				detail.text[0] ? ": " : "", detail.text);
-	if (item != NULL)
-		*item = parsed;
+	char why[SL_ERROR_DETAIL_BYTES_MAX + 64];
+	if (query_item_id_parse(text, out, item, why, sizeof why) != 0)
+		return cli_fail("'%s' is not a valid identifier: %s", text, why);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "ledger/checkpoint.h"
 #include "ledger/lifecycle.h"
 #include "util/error.h"
 
@@ -91,8 +92,13 @@ static int init_write(struct cli_ledger *ledger, const struct cli_args *args, co
 	rc = store_meta_put(txn, CLI_META_SITE, ledger->site, strlen(ledger->site));
 	if (rc == 0)
 		rc = store_meta_put(txn, CLI_META_KEY_PATH, ledger->key_path, strlen(ledger->key_path));
-	if (rc == 0)
+	if (rc == 0 && !cli_flag(args, "join")) /* joining: the site-add record registers it */
 		rc = ledger_registry_add_site(txn, ledger->site, pk);
+	const char *origin = cli_arg(args, "origin");
+	if (rc == 0 && origin != NULL && (strlen(origin) == 0 || strlen(origin) > RECORD_ORIGIN_CHARS_MAX))
+		rc = SL_EINVAL;
+	if (rc == 0 && origin != NULL)
+		rc = store_meta_put(txn, LEDGER_META_ORIGIN, origin, strlen(origin));
 	if (rc != 0) {
 		store_txn_abort(txn);
 		return cli_fail("cannot initialise: %s", sl_strerror(rc));

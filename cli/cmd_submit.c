@@ -1,15 +1,17 @@
 /* cli/cmd_submit.c — apply pre-signed records: files of hex lines as written by --sign-only
  * (a packaging line's own host signs; the site's ledger host submits). Records that do not decode
  * are refused before anything is applied, naming file, line and field; records that decode are
- * applied as one batch, and each outcome (including BAD_SIGNATURE, UNKNOWN_KEY) is recorded. */
+ * applied as one batch, and each outcome (including BAD_SIGNATURE, UNKNOWN_KEY) is recorded.
+ * Also the reader of such files (cli_record_file_read), which `registry cosign` uses too. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "util/error.h"
 
-#define SUBMIT_LINE_BYTES_MAX (2 * RECORD_BYTES_MAX + 2) /* hex of the largest record + newline + NUL */
+#define RECORD_LINE_BYTES_MAX (2 * RECORD_BYTES_MAX + 2) /* hex of the largest record + newline + NUL */
 
 struct submission {
 	struct sl_buf bytes;
@@ -17,59 +19,74 @@ struct submission {
 	size_t count;
 };
 
-static int submission_add_line(struct submission *s, const char *path, unsigned long number, char *line)
+/* One line: cut its end, skip it when blank or a comment (*len = 0), else decode its hex into
+ * bytes (RECORD_BYTES_MAX) and set *len. */
+static int record_line_decode(const char *path, unsigned long number, char *line, uint8_t *bytes, size_t *len)
 {
-	size_t len = strcspn(line, "\r\n");
-	line[len] = '\0';
-	if (len == 0 || line[0] == '#')
+	size_t hex_len = strcspn(line, "\r\n");
+	line[hex_len] = '\0';
+	*len = 0;
+	if (hex_len == 0 || line[0] == '#')
 		return 0;
-	if (len % 2 != 0 || len / 2 > RECORD_BYTES_MAX)
+	if (hex_len % 2 != 0 || hex_len / 2 > RECORD_BYTES_MAX)
 		return cli_fail("%s:%lu: not a record (odd length or over %d bytes)", path, number, RECORD_BYTES_MAX);
-	if (s->count >= APPLY_BATCH_RECORDS_MAX)
-		return cli_fail("%s:%lu: more than %d records in one submission", path, number,
-				APPLY_BATCH_RECORDS_MAX);
-	size_t start = s->bytes.len;
-	int rc = sl_buf_reserve(&s->bytes, len / 2);
-	if (rc == 0)
-		rc = crypto_hex_decode(line, s->bytes.data + start, len / 2);
+	int rc = crypto_hex_decode(line, bytes, hex_len / 2);
 	if (rc != 0)
 		return cli_fail("%s:%lu: not hex (%s)", path, number, sl_strerror(rc));
-	s->bytes.len += len / 2;
-	struct record record;
-	struct sl_error_detail detail = { "" };
-	rc = record_decode(s->bytes.data + start, len / 2, &record, &detail);
-	if (rc != 0)
-		return cli_fail("%s:%lu: malformed record: %s%s%s", path, number, sl_strerror(rc),
-				detail.text[0] ? ": " : "", detail.text);
-	record_clear(&record);
-	s->offsets[s->count++] = start;
+	*len = hex_len / 2;
 	return 0;
 }
 
-static int submission_read(struct submission *s, const char *path)
+int cli_record_file_read(const char *path, unsigned long lines_max,
+			 int (*record)(void *ctx, const char *path, unsigned long number, const uint8_t *bytes,
+				       size_t len),
+			 void *ctx)
 {
 	FILE *file = fopen(path, "r");
 	if (file == NULL)
 		return cli_fail("cannot open %s: %s", path, strerror(errno));
-	char *line = malloc(SUBMIT_LINE_BYTES_MAX + 1);
-	if (line == NULL) {
-		fclose(file);
-		return cli_fail("out of memory");
-	}
-	int rc = 0;
+	char *line = malloc(RECORD_LINE_BYTES_MAX + 1);
+	uint8_t *bytes = malloc(RECORD_BYTES_MAX);
+	int rc = line == NULL || bytes == NULL ? cli_fail("out of memory") : 0;
 	unsigned long number = 0;
-	while (rc == 0 && fgets(line, SUBMIT_LINE_BYTES_MAX + 1, file) != NULL) {
+	while (rc == 0 && number < lines_max && fgets(line, RECORD_LINE_BYTES_MAX + 1, file) != NULL) {
+		size_t len = 0;
 		number++;
 		if (strchr(line, '\n') == NULL && !feof(file))
 			rc = cli_fail("%s:%lu: line too long for a record", path, number);
 		else
-			rc = submission_add_line(s, path, number, line);
+			rc = record_line_decode(path, number, line, bytes, &len);
+		if (rc == 0 && len > 0)
+			rc = record(ctx, path, number, bytes, len);
 	}
 	if (rc == 0 && ferror(file))
 		rc = cli_fail("reading %s failed", path);
+	free(bytes);
 	free(line);
 	fclose(file);
 	return rc;
+}
+
+/* One record of a file: it must decode; then its bytes join the submission. */
+static int submission_add(void *ctx, const char *path, unsigned long number, const uint8_t *bytes, size_t len)
+{
+	struct submission *s = ctx;
+	if (s->count >= APPLY_BATCH_RECORDS_MAX)
+		return cli_fail("%s:%lu: more than %d records in one submission", path, number,
+				APPLY_BATCH_RECORDS_MAX);
+	struct record record;
+	struct sl_error_detail detail = { "" };
+	int rc = record_decode(bytes, len, &record, &detail);
+	if (rc != 0)
+		return cli_fail("%s:%lu: malformed record: %s%s%s", path, number, sl_strerror(rc),
+				detail.text[0] ? ": " : "", detail.text);
+	record_clear(&record);
+	size_t start = s->bytes.len;
+	rc = sl_buf_append(&s->bytes, bytes, len);
+	if (rc != 0)
+		return cli_fail("%s:%lu: %s", path, number, sl_strerror(rc));
+	s->offsets[s->count++] = start;
+	return 0;
 }
 
 int cli_cmd_submit(const struct cli_command *command, struct cli_args *args)
@@ -84,7 +101,7 @@ int cli_cmd_submit(const struct cli_command *command, struct cli_args *args)
 	struct ledger_input *inputs = calloc(APPLY_BATCH_RECORDS_MAX, sizeof(*inputs));
 	int rc = (s.offsets == NULL || inputs == NULL) ? cli_fail("out of memory") : 0;
 	for (size_t i = 0; rc == 0 && i < args->positional_count; i++)
-		rc = submission_read(&s, args->positional[i]);
+		rc = cli_record_file_read(args->positional[i], ULONG_MAX, submission_add, &s);
 	if (rc == 0 && s.count == 0)
 		rc = cli_fail("no records in the given files");
 	for (size_t i = 0; rc == 0 && i < s.count; i++) {

@@ -20,6 +20,9 @@ static const struct cli_option_spec init_options[] = {
 	{ "site", "SITE|NAME=PUBFILE", true,
 	  "this ledger's site id; further NAME=PUBFILE register other sites' public keys" },
 	{ "key", "FILE", false, "this site's secret key file (from keygen)" },
+	{ "join", NULL, false, "for a node joining a cluster: register only the NAME=PUBFILE sites (the cluster's registry "
+			       "as at its init); this site comes with its registry record" },
+	{ "origin", "ORIGIN", false, "the cluster's checkpoint origin (as given to cluster init; default siteledger/SITE)" },
 	{ NULL, NULL, false, NULL },
 };
 
@@ -81,8 +84,11 @@ static const struct cli_option_spec deviation_options[] = {
 };
 
 static const struct cli_option_spec checkpoint_options[] = {
-	{ "key", "FILE", false, "this site's secret key file (default: the one given to init)" },
+	{ "node", "ADDR", false, "ask a siteledgerd node to sign and submit a checkpoint record now; needs --key" },
+	{ "key", "FILE", false, "this site's secret key file (default: the one given to init); with --node: signs the request" },
 	{ "add", "FILE", false, "keep the cosignatures in FILE (a checkpoint of this directory cosigned by others)" },
+	{ "sign-only", NULL, false, "print the tree head as a signed checkpoint record (hex) for submit, not a note" },
+	{ "size", "N", false, "with --sign-only: the tree head at size N (default: the whole ledger)" },
 	{ "out", "FILE", false, "write the signed note to FILE instead of stdout" },
 	{ NULL, NULL, false, NULL },
 };
@@ -97,7 +103,12 @@ static const struct cli_option_spec export_options[] = {
 	{ "out", "FILE", false, "bundle file to write" },
 	{ "lot", "GTIN/LOT", false, "partial export: entries of one lot, with inclusion proofs" },
 	{ "since", "N", false, "partial export: entries from seq N on, with inclusion proofs" },
-	{ "key", "FILE", false, "key to sign a fresh checkpoint with (default: the one given to init)" },
+	{ "key", "FILE", false, "--data: key to sign a fresh checkpoint with (default: the one given to init); "
+			       "--node: the request's key (the node signs the checkpoint with its own)" },
+	{ "node", "ADDR", false, "stream the bundle from a siteledgerd node (tcp://HOST:PORT) instead of --data; "
+				 "its copy may lag the leader" },
+	{ "linearizable", NULL, false, "with --node: after the node applied all the cluster had committed when asked "
+				       "(Raft ReadIndex; needs a leader)" },
 	{ NULL, NULL, false, NULL },
 };
 
@@ -110,7 +121,11 @@ static const struct cli_option_spec audit_options[] = {
 
 static const struct cli_option_spec prove_options[] = {
 	{ "out", "FILE", false, "proof bundle file to write" },
-	{ "key", "FILE", false, "key to sign a fresh checkpoint with (default: the one given to init)" },
+	{ "key", "FILE", false, "--data: key to sign a fresh checkpoint with (default: the one given to init); "
+			       "--node: the request's key" },
+	{ "node", "ADDR", false, "ask a siteledgerd node (tcp://HOST:PORT) instead of --data; its copy may lag the leader" },
+	{ "linearizable", NULL, false, "with --node: after the node applied all the cluster had committed when asked "
+				       "(Raft ReadIndex; needs a leader)" },
 	{ NULL, NULL, false, NULL },
 };
 
@@ -137,12 +152,37 @@ static const struct cli_option_spec cluster_options[] = {
 	{ "sites", "A,B,C", false, "site ids of the nodes, in node id order (1, 2, 3, ...)" },
 	{ "dir", "DIR", false, "directory for keys, configs and data directories (created)" },
 	{ "base-port", "N", false, "first loopback TCP port; node i uses N+2(i-1) (peers) and N+2(i-1)+1 (clients); default 7400" },
+	{ "origin", "ORIGIN", false, "checkpoint origin naming the cluster's log (default siteledger/cluster)" },
+	{ NULL, NULL, false, NULL },
+};
+
+static const struct cli_option_spec registry_options[] = {
+	{ "public-key", "FILE", false, "site-add, key-add, key-revoke: the key's public key file (labelled for SITE)" },
+	{ "node-id", "N", false, "site-add: raft id of the new site's node (unique in the cluster)" },
+	{ "peer", "ADDR", false, "site-add: where peers reach the new node (tcp://HOST:PORT)" },
+	{ "client", "ADDR", false, "site-add: where clients reach the new node (tcp://HOST:PORT)" },
+	{ "role", "ROLE", false, "site-add: voter (default) or learner (an auditor's read-only replica)" },
+	CLI_RECORD_OPTIONS,
+	{ NULL, NULL, false, NULL },
+};
+static const struct cli_option_spec member_options[] = {
+	{ "node", "ADDR", false, "a siteledgerd node (tcp://HOST:PORT); changes are redirected to the leader" },
+	{ "key", "FILE", false, "secret key (registered in the cluster) that signs the request" },
+	{ "wait-ms", "MS", false, "wait this long for the change to show at --node (default 30000)" },
+	{ NULL, NULL, false, NULL },
+};
+static const struct cli_option_spec read_options[] = {
+	CLI_READ_OPTIONS,
 	{ NULL, NULL, false, NULL },
 };
 
 static const struct cli_option_spec reconcile_options[] = {
+	CLI_READ_OPTIONS,
 	{ "lot", "GTIN/LOT", false, "the lot to reconcile (GTIN-8/12/13/14, a slash, the lot number)" },
 	{ "site", "SITE", false, "counts and exceptions of one site only (docs/reconciliation.md)" },
+	{ "line", "LINE", false, "packs commissioned by one line only (the actor who signed the commission)" },
+	{ "from", "DATE", false, "events from that UTC day (YYYY-MM-DD) or instant (2026-11-24T10:00:00Z) on, in ledger time" },
+	{ "to", "DATE", false, "events up to that UTC day, included (or before that instant)" },
 	{ "overdue-days", "N", false, "shipped but not received after N days of ledger time is an exception (default 5)" },
 	{ "show", "COUNT", false, "list the identities behind one count (shipped, on_hand, unexplained, ...)" },
 	{ "html", "FILE", false, "also write a self-contained HTML report to FILE" },
@@ -150,21 +190,19 @@ static const struct cli_option_spec reconcile_options[] = {
 };
 
 static const struct cli_option_spec where_options[] = {
+	CLI_READ_OPTIONS,
 	{ "lot", "GTIN/LOT", false, "the lot to locate (GTIN-8/12/13/14, a slash, the lot number)" },
 	{ "site", "SITE", false, "only packs at that site or on their way to it" },
 	{ NULL, NULL, false, NULL },
 };
 
 static const struct cli_option_spec spc_options[] = {
+	CLI_READ_OPTIONS,
 	{ "site", "SITE", false, "records of one site only" },
 	{ "line", "LINE", false, "records of one line only (the actor who signed, until records carry a line)" },
 	{ "since", "YYYY-MM-DD", false, "records with an event time from that day (UTC) on" },
 	{ "shift-hours", "H", false, "shift length in hours, dividing 24 (default 8: shifts 0, 1, 2 from 00:00 UTC)" },
 	{ "html", "FILE", false, "write the control charts (SVG in one HTML file) to FILE" },
-	{ NULL, NULL, false, NULL },
-};
-
-static const struct cli_option_spec no_options[] = {
 	{ NULL, NULL, false, NULL },
 };
 
@@ -206,43 +244,57 @@ const struct cli_command cli_commands[] = {
 	{ "submit", "(--data DIR | --node ADDR --key FILE) FILE ...",
 	  "Apply pre-signed records (hex, one per line, as written by --sign-only) as one batch.", node_client_options,
 	  cli_cmd_submit },
-	{ "status", "(--data DIR | --node ADDR --key FILE) ID",
-	  "Show an item's current state: status, site, container, contents, lot, locks.", node_client_options,
+	{ "status", "(--data DIR | --node ADDR --key FILE [--linearizable]) ID",
+	  "Show an item's current state: status, site, container, contents, lot, locks.", read_options,
 	  cli_cmd_status },
-	{ "history", "--data DIR ID", "Show every ledger entry for an item and its containers, in ledger order.",
-	  no_options, cli_cmd_history },
-	{ "lot", "--data DIR GTIN LOT", "Count a lot's items per status and site.", no_options, cli_cmd_lot },
-	{ "reconcile", "--data DIR --lot GTIN/LOT [--site S] [--overdue-days N] [--show COUNT] [--html FILE]",
+	{ "history", "(--data DIR | --node ADDR --key FILE [--linearizable]) ID",
+	  "Show every ledger entry for an item and its containers, in ledger order.", read_options, cli_cmd_history },
+	{ "lot", "(--data DIR | --node ADDR --key FILE [--linearizable]) GTIN LOT",
+	  "Count a lot's items per status and site.", read_options, cli_cmd_lot },
+	{ "reconcile", "(--data DIR | --node ADDR --key FILE [--linearizable]) --lot GTIN/LOT [--site S] [--line L] [--from DATE] [--to DATE] [--overdue-days N] [--show COUNT] [--html FILE]",
 	  "Reconcile a lot: counts per category with their identities, HDA exceptions and their deviations,\n"
 	  "unexplained items (must be 0 before release). docs/reconciliation.md.",
 	  reconcile_options, cli_cmd_reconcile },
-	{ "where", "--data DIR --lot GTIN/LOT [--site S]",
+	{ "where", "(--data DIR | --node ADDR --key FILE [--linearizable]) --lot GTIN/LOT [--site S]",
 	  "Containment: where every pack of a lot is now (site, container, in transit to whom), for a recall.",
 	  where_options, cli_cmd_where },
-	{ "spc", "--data DIR [--site S] [--line L] [--since DATE] [--shift-hours H] [--html FILE]",
+	{ "spc", "(--data DIR | --node ADDR --key FILE [--linearizable]) [--site S] [--line L] [--since DATE] [--shift-hours H] [--html FILE]",
 	  "SPC: p-charts of rejection and exception rates per site, line and shift, with run-rule signals.",
 	  spc_options, cli_cmd_spc },
-	{ "checkpoint", "--data DIR [--key FILE] [--add FILE] [--out FILE]",
-	  "Sign the ledger's current Merkle tree head as a C2SP checkpoint (or keep cosignatures with --add).",
+	{ "checkpoint", "(--data DIR [--key FILE] [--add FILE | --sign-only [--size N]] | --node ADDR --key FILE) [--out FILE]",
+	  "Sign the ledger's current Merkle tree head as a C2SP checkpoint (or keep cosignatures with --add);\n"
+	  "with --sign-only as a checkpoint record for submit; with --node the node signs one and submits it.",
 	  checkpoint_options, cli_cmd_checkpoint },
 	{ "cosign", "--key FILE CHECKPOINT [--out FILE]", "Cosign another site's checkpoint (C2SP tlog-cosignature).",
 	  cosign_options, cli_cmd_cosign },
-	{ "export", "--data DIR --out FILE [--lot GTIN/LOT] [--since N]",
-	  "Write a self-contained bundle for an auditor: entries with outcomes, registry, checkpoints.",
+	{ "export", "(--data DIR | --node ADDR --key FILE [--linearizable]) --out FILE [--lot GTIN/LOT] [--since N]",
+	  "Write a self-contained bundle for an auditor: entries with outcomes, registry, checkpoints\n"
+	  "(from a node: streamed in bounded chunks from one snapshot of its copy).",
 	  export_options, cli_cmd_export },
 	{ "audit", "FILE --keys DIR [--report FILE.html] [--report-json FILE]",
 	  "Verify a bundle offline: signatures, hashes, checkpoints, replayed outcomes, reconciliation.",
 	  audit_options, cli_cmd_audit },
-	{ "prove", "--data DIR ID --out FILE",
+	{ "prove", "(--data DIR | --node ADDR --key FILE [--linearizable]) ID --out FILE",
 	  "Write a proof bundle for one serial: its records and its containers', inclusion proofs, checkpoint.",
 	  prove_options, cli_cmd_prove },
 	{ "verify-proof", "FILE --keys DIR", "Check a proof bundle on its own.", audit_options, cli_cmd_verify_proof },
 	{ "proof", "verify-inclusion|verify-consistency [options]",
 	  "Check one RFC 9162 inclusion or consistency proof: exit 0 when valid, 1 when not.", proof_options,
 	  cli_cmd_proof },
-	{ "cluster", "init --sites A,B,C --dir DIR [--base-port N]",
+	{ "cluster", "init --sites A,B,C --dir DIR [--base-port N] [--origin ORIGIN]",
 	  "Write keys, node configs and initialised data directories for a loopback cluster of siteledgerd nodes.",
 	  cluster_options, cli_cmd_cluster },
+	{ "registry", "site-add|site-remove|key-add|key-revoke SITE [options] --sign-only | cosign --key FILE PROPOSAL",
+	  "Registry changes: a record proposed and signed by --key's site (--sign-only: a hex line), cosigned by\n"
+	  "other sites (cosign), then submitted; accepted when a strict majority of sites signed it.",
+	  registry_options, cli_cmd_registry },
+	{ "members", "--node ADDR --key FILE", "Show raft membership (ids, sites, voter/learner, match, health) and the registry.",
+	  node_client_options, cli_cmd_members },
+	{ "member", "add|promote|remove SITE --node ADDR --key FILE [--wait-ms MS]",
+	  "Add a registered site's node as a learner, promote it to voter once caught up, or remove it.",
+	  member_options, cli_cmd_member },
+	{ "leader", "transfer SITE --node ADDR --key FILE [--wait-ms MS]", "Hand raft leadership to a voter site's node.",
+	  member_options, cli_cmd_leader },
 	{ "node", "status --node ADDR --key FILE",
 	  "Ask a siteledgerd node for its raft role, term, leader, commit/applied index, ledger size, state hash.",
 	  node_client_options, cli_cmd_node },

@@ -22,6 +22,7 @@
 /* libsodium declares its own crypto_sign() (attached signatures). Declare it first, then give ours
  * another link name, so a file may include both <sodium.h> and this header in any order, and the
  * executable never holds two definitions of one symbol. Callers still write crypto_sign(...). */
+#include <sodium/crypto_hash_sha256.h>
 #include <sodium/crypto_sign.h>
 #define crypto_sign sl_crypto_sign
 
@@ -75,6 +76,15 @@ int crypto_verify(const struct crypto_public_key *pk, const char *domain, const 
 void crypto_sha256(const uint8_t *data, size_t len, uint8_t out[CRYPTO_SHA256_BYTES]);
 void crypto_sha256_2(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
 		     uint8_t out[CRYPTO_SHA256_BYTES]);
+
+/* SHA-256 of a stream fed in pieces (a snapshot of many chunks): init, update any number of times,
+ * final once. The state is libsodium's; copy it only as a whole. */
+struct crypto_sha256_stream {
+	crypto_hash_sha256_state state;
+};
+void crypto_sha256_stream_init(struct crypto_sha256_stream *s);
+void crypto_sha256_stream_update(struct crypto_sha256_stream *s, const uint8_t *data, size_t len);
+void crypto_sha256_stream_final(struct crypto_sha256_stream *s, uint8_t out[CRYPTO_SHA256_BYTES]);
 
 /* Batch verification on all cores. Each job names the key, the domain, the message and the
  * signature; results[i] is 0 or SL_EBADSIG. threads = 0 means one per online core. Jobs are

@@ -231,6 +231,15 @@ int note_sign(const char *body, size_t body_len, const char *name, const struct 
 	return line_append(name, key_id, sig, sizeof sig, body_len, out, out_size, len);
 }
 
+int note_signature_append(const char *body, size_t body_len, const struct note_signature *sig, char *out,
+			  size_t out_size, size_t *len)
+{
+	int rc = sign_args_check(body, body_len, sig->name, out_size, *len);
+	if (rc != 0 || (sig->len != 64 && sig->len != 72))
+		return rc != 0 ? rc : SL_EINVAL;
+	return line_append(sig->name, sig->key_id, sig->bytes, sig->len, body_len, out, out_size, len);
+}
+
 /* "cosignature/v1\ntime T\n" || body into message; SL_ELIMIT when too long. */
 static int cosign_message(const char *body, size_t body_len, uint64_t timestamp, uint8_t *message,
 			  size_t message_size, size_t *message_len)

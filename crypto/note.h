@@ -82,6 +82,12 @@ int note_sign(const char *body, size_t body_len, const char *name, const struct 
 int note_cosign(const char *body, size_t body_len, const char *name, const struct crypto_secret_key *sk,
 		uint64_t timestamp, char *out, size_t out_size, size_t *len);
 
+/* Append the signature line of an existing signature (name, key id and bytes as in `sig`) for
+ * `body` to out, as note_sign does; for notes rebuilt from stored signatures. SL_EINVAL for a
+ * signature length other than 64 or 72 or a bad name, SL_ELIMIT when it does not fit. */
+int note_signature_append(const char *body, size_t body_len, const struct note_signature *sig, char *out,
+			  size_t out_size, size_t *len);
+
 /* 0 when `sig` is a valid note signature (type 0x01) or cosignature (0x04, *timestamp set when
  * not NULL) of body by (name, pk); SL_EBADSIG otherwise (other name, key id, length, bytes). */
 int note_signature_verify(const struct note *note, const struct note_signature *sig, const char *name,

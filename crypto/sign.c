@@ -104,3 +104,22 @@ void crypto_sha256_2(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_
 	crypto_hash_sha256_update(&state, b, b_len);
 	crypto_hash_sha256_final(&state, out);
 }
+
+void crypto_sha256_stream_init(struct crypto_sha256_stream *s)
+{
+	assert(s != NULL);
+	crypto_hash_sha256_init(&s->state);
+}
+
+void crypto_sha256_stream_update(struct crypto_sha256_stream *s, const uint8_t *data, size_t len)
+{
+	assert(s != NULL);
+	assert(data != NULL || len == 0);
+	crypto_hash_sha256_update(&s->state, data, len);
+}
+
+void crypto_sha256_stream_final(struct crypto_sha256_stream *s, uint8_t out[CRYPTO_SHA256_BYTES])
+{
+	assert(s != NULL && out != NULL);
+	crypto_hash_sha256_final(&s->state, out);
+}

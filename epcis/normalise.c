@@ -13,6 +13,7 @@
 
 #include "epcis/epcis_internal.h"
 #include "ledger/gs1.h"
+#include "util/date.h"
 
 #define EPC_PARTS_MAX 6 /* itip has five components plus the scheme */
 
@@ -27,30 +28,6 @@ static bool all_digits(const char *text, size_t len)
 }
 
 /* --- timestamps (xsd:dateTime with mandatory offset, EPCIS 2.0 §7.4.4) --- */
-
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *year, unsigned *month, unsigned *day)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t y = (int64_t)yoe + era * 400;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	*day = doy - (153 * mp + 2) / 5 + 1;
-	*month = mp < 10 ? mp + 3 : mp - 9;
-	*year = (int)(y + (*month <= 2));
-}
 
 static bool digits_at(const char *text, size_t count, unsigned *out)
 {
@@ -98,7 +75,7 @@ int epcis_time_parse_ms(const char *text, int64_t *out_ms)
 			return SL_EINVAL;
 		offset_min = (int)(oh * 60 + om) * (rest[0] == '-' ? -1 : 1);
 	}
-	int64_t days = days_from_civil(year, month, day);
+	int64_t days = sl_date_days_from_civil(year, month, day);
 	int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - (int64_t)offset_min * 60;
 	*out_ms = seconds * 1000 + frac / 10 + (frac % 10 >= 5 ? 1 : 0);
 	return 0;
@@ -121,7 +98,7 @@ int epcis_time_format(int64_t ms, char *out, size_t out_size)
 	unsigned day_seconds = (unsigned)(seconds - days * 86400);
 	int year;
 	unsigned month, day;
-	civil_from_days(days, &year, &month, &day);
+	sl_date_civil_from_days(days, &year, &month, &day);
 	if (year < 1 || year > 9999)
 		return SL_EINVAL;
 	snprintf(out, out_size, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", year, month, day, day_seconds / 3600,

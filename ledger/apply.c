@@ -23,7 +23,9 @@
  *  3. Keys are looked up twice: in the read txn to build the verify jobs and again in the write
  *     txn, which is authoritative; if the key changed in between, that record is verified again
  *     synchronously, so the outcome depends only on the state the write txn sees. Each txn reads
- *     a registry row once per batch (struct apply_registry_cache): no rule writes the registry.
+ *     a registry row once per batch (struct apply_registry_cache); the one rule that writes the
+ *     registry (rules_registry.c) is followed by dropping the cache, so the next record reads the
+ *     registry as that record left it (a revoked key is refused from the next record on).
  *  4. Inputs longer than RECORD_BYTES_MAX cannot be stored in an entry (ENTRY_BYTES_MAX): they are
  *     appended as MALFORMED_RECORD with empty record bytes.
  */
@@ -55,8 +57,9 @@ struct apply_slot {
 	int verify_rc;
 };
 
-/* Registry rows the write pass read last. No rule writes the keys or sites tables, so within one
- * batch_write a row read once stays what the write txn would read again (decision 3 holds). */
+/* Registry rows the write pass read last. Only accepted registry records write the keys or sites
+ * tables, and the cache is dropped after each, so a row read once stays what the write txn would
+ * read again (decision 3 holds). */
 struct apply_registry_cache {
 	bool key_known;
 	uint8_t key_id[16];
@@ -77,6 +80,7 @@ struct apply_batch {
 	struct sl_buf messages;
 	struct sl_buf entry;
 	struct apply_ctx ctx; /* per record; its arrays are allocated once per batch */
+	crypto_verify_cache *known; /* signatures verified before (D15); NULL = none */
 };
 
 static bool decode_error_is_identifier(int rc)
@@ -125,7 +129,10 @@ static int slot_decode(struct apply_batch *b, size_t i)
 	}
 	slot->decoded = true;
 	slot->message_at = b->messages.len;
-	rc = record_unsigned_from_bytes(input->bytes, input->len, &b->messages); /* decoded: canonical */
+	if (slot->record.type == RECORD_REGISTRY) /* cosignatures inside the body: re-encode */
+		rc = record_encode_unsigned(&slot->record, &b->messages);
+	else
+		rc = record_unsigned_from_bytes(input->bytes, input->len, &b->messages); /* decoded: canonical */
 	if (rc == SL_ENOMEM)
 		return rc;
 	if (rc != 0) { /* no canonical signature tail (a decoded record always has one): undecodable */
@@ -178,6 +185,22 @@ static int registry_site_get(struct apply_batch *b, store_txn *txn, const char *
 	return c->site_rc;
 }
 
+/* Jobs the known cache holds succeeded before (crypto/verify_cache.h): done. The others move to
+ * the front; returns how many are left to verify. */
+static size_t jobs_skip_known(struct apply_batch *b, struct crypto_verify_job *jobs, size_t *job_slots, size_t count)
+{
+	size_t left = 0;
+	for (size_t j = 0; j < count; j++) {
+		if (b->known != NULL && crypto_verify_cache_take(b->known, &jobs[j])) {
+			b->slots[job_slots[j]].verify_rc = 0;
+			continue;
+		}
+		jobs[left] = jobs[j];
+		job_slots[left++] = job_slots[j];
+	}
+	return left;
+}
+
 /* Step 2: keys through `txn` (a read txn, or the caller's write txn before its first write of
  * this batch), then all signatures at once. */
 static int batch_verify(store_txn *txn, struct apply_batch *b, unsigned threads)
@@ -212,6 +235,8 @@ static int batch_verify(store_txn *txn, struct apply_batch *b, unsigned threads)
 						      b->messages.data + slot->message_at, slot->message_len,
 						      slot->record.signature };
 	}
+	if (rc == 0)
+		job_count = jobs_skip_known(b, jobs, job_slots, job_count);
 	if (rc == 0 && job_count > 0)
 		rc = crypto_verify_batch(jobs, job_count, job_results, threads);
 	for (size_t j = 0; rc == 0 && j < job_count; j++)
@@ -362,6 +387,10 @@ static int rules_dispatch(struct apply_ctx *ctx)
 		return rules_unlock(ctx);
 	case RECORD_DEVIATION:
 		return rules_deviation(ctx);
+	case RECORD_CHECKPOINT:
+		return rules_checkpoint(ctx);
+	case RECORD_REGISTRY:
+		return rules_registry(ctx);
 	default:
 		return apply_verdict(ctx, OUTCOME_MALFORMED_RECORD, -1); /* the decoder refuses it first */
 	}
@@ -464,6 +493,8 @@ static int apply_one(struct apply_batch *b, store_txn *txn, size_t i, uint64_t s
 	bool fresh = rc == 0 && !apply_rejected(ctx); /* authentic and new: the rules decide */
 	if (fresh)
 		rc = run_rules(ctx);
+	if (rc == 0 && fresh && !apply_rejected(ctx) && slot->record.type == RECORD_REGISTRY)
+		memset(&b->registry, 0, sizeof b->registry); /* it changed the registry: decision 3 */
 	if (rc == 0)
 		rc = append_entry(b, txn, i, ctx);
 	if (rc == 0 && fresh && apply_rejected(ctx))
@@ -562,6 +593,35 @@ void ledger_prepared_free(ledger_prepared *p)
 	free(p);
 }
 
+void ledger_prepared_remember(const ledger_prepared *p, crypto_verify_cache *known)
+{
+	assert(p != NULL && known != NULL);
+	const struct apply_batch *b = &p->batch;
+	for (size_t i = 0; i < b->count; i++) {
+		const struct apply_slot *slot = &b->slots[i];
+		if (!slot->decoded || !slot->verified || slot->verify_rc != 0)
+			continue;
+		struct crypto_verify_job job = { &slot->verify_pk, RECORD_SIGN_DOMAIN,
+						 b->messages.data + slot->message_at, slot->message_len,
+						 slot->record.signature };
+		crypto_verify_cache_add(known, &job);
+	}
+}
+
+int ledger_prepared_check(const ledger_prepared *p, size_t i, const struct record **record_out)
+{
+	assert(p != NULL && record_out != NULL);
+	assert(i < p->batch.count);
+	const struct apply_slot *slot = &p->batch.slots[i];
+	*record_out = NULL;
+	if (!slot->decoded)
+		return slot->decode_rc;
+	*record_out = &slot->record;
+	if (!slot->verified)
+		return SL_ENOENT; /* unknown or revoked key when prepared: no job ran */
+	return slot->verify_rc;
+}
+
 int ledger_apply_prepared_txn(store_txn *txn, ledger_prepared *p, uint64_t ledger_time_ms,
 			      struct ledger_result *results)
 {
@@ -606,11 +666,19 @@ int ledger_apply_batch(store *st, const struct ledger_input *inputs, size_t coun
 int ledger_apply_batch_txn(store_txn *txn, const struct ledger_input *inputs, size_t count,
 			   uint64_t ledger_time_ms, struct ledger_result *results, unsigned threads)
 {
+	return ledger_apply_batch_txn_known(txn, inputs, count, ledger_time_ms, results, threads, NULL);
+}
+
+int ledger_apply_batch_txn_known(store_txn *txn, const struct ledger_input *inputs, size_t count,
+				 uint64_t ledger_time_ms, struct ledger_result *results, unsigned threads,
+				 crypto_verify_cache *known)
+{
 	int rc = txn == NULL ? SL_EINVAL : arguments_check(inputs, count, results);
 	if (rc != 0 || count == 0)
 		return rc;
 	struct apply_batch b;
 	rc = batch_prepare(&b, inputs, count, ledger_time_ms);
+	b.known = known;
 	if (rc == 0)
 		rc = batch_verify(txn, &b, threads);
 	if (rc == 0)

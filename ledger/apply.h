@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/verify_cache.h"
 #include "ledger/record.h"
 #include "store/store.h"
 
@@ -47,6 +48,12 @@ int ledger_apply_batch(store *st, const struct ledger_input *inputs, size_t coun
  * caller's commit). */
 int ledger_apply_batch_txn(store_txn *txn, const struct ledger_input *inputs, size_t count,
 			   uint64_t ledger_time_ms, struct ledger_result *results, unsigned threads);
+/* The same; a signature `known` holds as verified (crypto/verify_cache.h; may be NULL) is taken
+ * from it instead of verified again. Outcomes are those of ledger_apply_batch_txn: a verification
+ * is a pure function of key, message and signature, and keys are still looked up here. */
+int ledger_apply_batch_txn_known(store_txn *txn, const struct ledger_input *inputs, size_t count,
+				 uint64_t ledger_time_ms, struct ledger_result *results, unsigned threads,
+				 crypto_verify_cache *known);
 
 /* The same pipeline in two halves, so verification of one batch can overlap the write transaction
  * of the previous one (the node verifies on its thread pool while its storage thread writes):
@@ -67,5 +74,14 @@ int ledger_apply_prepared(store *st, ledger_prepared *prepared, uint64_t ledger_
 int ledger_apply_prepared_txn(store_txn *txn, ledger_prepared *prepared, uint64_t ledger_time_ms,
 			      struct ledger_result *results);
 void ledger_prepared_free(ledger_prepared *prepared);
+/* What prepare learnt of input i (< count), for a caller that refuses bad input before proposing
+ * it (the node). Not authoritative: the write half decides every outcome. *record_out is the
+ * decoded record (valid until the prepared batch is freed), or NULL when input i does not decode;
+ * the return is then the decode error. Otherwise: 0 when the signature verified with the key
+ * the registry held at prepare, SL_EBADSIG when it did not, SL_ENOENT when that key was unknown
+ * or revoked (nothing verified). A key id names one public key, so SL_EBADSIG stays true. */
+int ledger_prepared_check(const ledger_prepared *prepared, size_t i, const struct record **record_out);
+/* Add every signature prepare verified successfully to `known`, for ledger_apply_batch_txn_known. */
+void ledger_prepared_remember(const ledger_prepared *prepared, crypto_verify_cache *known);
 
 #endif

@@ -76,6 +76,8 @@ int rules_revert(struct apply_ctx *ctx);
 int rules_lock(struct apply_ctx *ctx);
 int rules_unlock(struct apply_ctx *ctx);
 int rules_deviation(struct apply_ctx *ctx);
+int rules_checkpoint(struct apply_ctx *ctx); /* ledger/rules_checkpoint.c */
+int rules_registry(struct apply_ctx *ctx);   /* ledger/rules_registry.c */
 
 /* rc < 0: return it; rc > 0: reject with outcome rc at `item` (-1: none); 0: passes. Returns 0
  * for a decision, the error otherwise, so callers write `return apply_verdict(...)`. */

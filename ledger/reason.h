@@ -23,7 +23,7 @@
 	X(IRREVERSIBLE_STATE, 9, "state cannot be reverted or unlocked")                         \
 	X(NOT_DESTINATION, 10, "item is not in transit to the record's site")                    \
 	X(BAD_SIGNATURE, 11, "signature does not verify")                                        \
-	X(UNKNOWN_KEY, 12, "signing key is not registered")                                      \
+	X(UNKNOWN_KEY, 12, "signing key is not registered, or was revoked")                      \
 	X(SITE_MISMATCH, 13, "key or item belongs to another site")                              \
 	X(INVALID_IDENTIFIER, 14, "identifier is malformed")                                     \
 	X(DUPLICATE_RECORD, 15, "record id already in the ledger")                               \
@@ -40,7 +40,14 @@
 	X(UNKNOWN_RECORD, 26, "referenced record is not in the ledger")                          \
 	X(AGGREGATED, 27, "item is inside a container; act on the container or disaggregate")    \
 	X(LIMIT_EXCEEDED, 28, "hierarchy deeper or larger than the documented maximum")          \
-	X(SAME_SITE, 29, "shipment destination is the sending site")
+	X(SAME_SITE, 29, "shipment destination is the sending site")                            \
+	X(CHECKPOINT_BEYOND_LEDGER, 30, "checkpoint size is beyond the ledger")                  \
+	X(CHECKPOINT_ROOT_MISMATCH, 31, "checkpoint root differs from the ledger's root at that size") \
+	X(CHECKPOINT_BAD_NOTE_SIGNATURE, 32, "checkpoint's signed-note signature does not verify") \
+	X(REGISTRY_NO_MAJORITY, 33, "registry change not signed by a strict majority of sites")  \
+	X(BAD_COSIGNATURE, 34, "cosignature by an unknown, revoked or removed key, or does not verify") \
+	X(REGISTRY_DUPLICATE, 35, "site, key or node id already registered, or key already revoked") \
+	X(REGISTRY_LAST, 36, "would remove the last site or revoke a site's last key")
 
 enum ledger_outcome {
 #define LEDGER_OUTCOME_ENUM(name, value, description) OUTCOME_##name = (value),

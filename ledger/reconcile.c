@@ -1,15 +1,23 @@
-/* ledger/reconcile.c — reconciliation of one lot: its packs, their counts and identities.
+/* ledger/reconcile.c — reconciliation of lots: the ledger scan, each pack's counts and identities.
  *
- * Passes 1 and 2 of ledger/reconcile.h; pass 3 (exceptions) is ledger/reconcile_exceptions.c.
+ * Pass 1 of ledger/reconcile.h; pass 2 (exceptions) is ledger/reconcile_exceptions.c.
  * Design notes:
  *  1. The lot's packs come from accepted commission records, not from a scan of the items
  *     table: the ledger is the one source every replica and every export share, and ledger
  *     order makes the identity lists deterministic.
- *  2. State counts (on hand, in transit, one per decommission reason) partition the packs: each
- *     pack is in exactly one (docs/lifecycle.md "Lot counters"). A pack in none (missing from the
- *     items table, unknown status or reason) is unexplained: it cannot be accounted for.
- *  3. Event counts (shipped, received, reverted) count packs, not records: a pack shipped twice
- *     counts once, so each count is a set of identities.
+ *  2. The counts of each pack are ledger/reconcile_packs.c's (state counts partition the packs,
+ *     event counts are sets of packs).
+ *  3. One scan: the packs of the lots are found in it and examined in batches (reconcile_packs.c),
+ *     and what pass 2 needs of each is kept (the containers above it, the entry that took it out
+ *     when damaged or stolen, an overdue shipment, no state at all); the pack itself only when
+ *     identities are asked for. The entries pass 2 reads again are noted in the same scan.
+ *  4. Several lots share the scan (reconcile_lots): the scan and the per-pack work do not depend
+ *     on how many lots are asked for, and each lot's numbers do not depend on which others are.
+ *  5. Filters. Site: per count, as docs/reconciliation.md says. Line: only packs whose commission
+ *     record was signed by that actor are in scope. Window [from, to) of ledger time: an event
+ *     counts when its entry is in the window; a state counts when the entry that put the pack in
+ *     it (store_item.status_time_ms) is. The stored-counter check ignores every filter: it checks
+ *     the data, over every pack of the lot.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -21,6 +29,8 @@
 #include "ledger/reconcile.h"
 #include "ledger/reconcile_internal.h"
 #include "util/error.h"
+
+#define BIT(count) (1u << (unsigned)(count))
 
 static const char *const count_names[RECONCILE_COUNT_MAX] = {
 	"commissioned", "aggregated", "shipped", "in_transit", "received", "on_hand",
@@ -74,18 +84,29 @@ int reconcile_entry_load(store_txn *txn, uint64_t seq, struct ledger_entry *entr
 	return record_decode(entry->record, entry->record_len, record, NULL) == 0 ? 1 : 0;
 }
 
+/* Append `len` bytes at out[*at]; false when the id would not fit (with its NUL). */
+static bool id_append(char out[STORE_ITEM_ID_SIZE], size_t *at, const char *bytes, size_t len)
+{
+	if (len >= STORE_ITEM_ID_SIZE - *at)
+		return false;
+	memcpy(out + *at, bytes, len);
+	*at += len;
+	return true;
+}
+
 int reconcile_record_item_id(const struct record *record, size_t i, char out[STORE_ITEM_ID_SIZE])
 {
 	if (i >= record->item_count)
 		return SL_EINVAL;
 	const struct sl_str *s = &record->items[i];
-	int n;
-	if (record->type == RECORD_COMMISSION)
-		n = snprintf(out, STORE_ITEM_ID_SIZE, "(01)%.*s(21)%.*s", (int)record->gtin.len, record->gtin.ptr,
-			     (int)s->len, s->ptr);
-	else
-		n = snprintf(out, STORE_ITEM_ID_SIZE, "%.*s", (int)s->len, s->ptr);
-	return n > 0 && n < STORE_ITEM_ID_SIZE ? 0 : SL_ELIMIT;
+	size_t at = 0;
+	bool ok = record->type != RECORD_COMMISSION ||
+		  (id_append(out, &at, "(01)", 4) && id_append(out, &at, record->gtin.ptr, record->gtin.len) &&
+		   id_append(out, &at, "(21)", 4));
+	if (!ok || !id_append(out, &at, s->ptr, s->len) || at == 0)
+		return SL_ELIMIT;
+	out[at] = '\0';
+	return 0;
 }
 
 bool reconcile_site_match(const struct reconcile_options *options, const char *site, size_t len)
@@ -95,149 +116,105 @@ bool reconcile_site_match(const struct reconcile_options *options, const char *s
 	return strlen(options->site) == len && memcmp(options->site, site, len) == 0;
 }
 
-/* ---- pass 1: the lot's packs from accepted commission records */
-
-struct collect {
-	struct reconcile_report *report;
-	size_t cap;
-};
-
-static int collect_commission(struct collect *c, const struct record *record)
+bool reconcile_line_match(const struct reconcile_options *options, const struct record *commission)
 {
-	struct reconcile_report *r = c->report;
-	for (size_t i = 0; i < record->item_count; i++) {
-		int rc = reconcile_grow((void **)&r->items, &c->cap, r->item_count + 1, sizeof(*r->items),
-					RECONCILE_ITEMS_MAX);
-		if (rc != 0)
-			return rc;
-		struct reconcile_item *item = &r->items[r->item_count];
-		memset(item, 0, sizeof(*item));
-		rc = reconcile_record_item_id(record, i, item->id);
-		if (rc == 0)
-			rc = sl_str_copy(record->site, item->commission_site, sizeof item->commission_site);
-		if (rc != 0)
-			return rc;
-		r->item_count++;
+	return options->line == NULL || sl_str_eq_cstr(commission->actor, options->line);
+}
+
+bool reconcile_in_window(const struct reconcile_run *run, uint64_t ledger_time_ms)
+{
+	return ledger_time_ms >= run->from_ms && ledger_time_ms < run->to_ms;
+}
+
+int reconcile_read_note(struct reconcile_run *run)
+{
+	if (++run->reads < RECONCILE_TRIM_EVERY)
+		return 0;
+	run->reads = 0;
+	return store_txn_map_trim(run->txn, RECONCILE_MAPPED_BYTES_MAX);
+}
+
+/* ---- the lots of a run, found by (gtin, lot) */
+
+static int key_compare(const void *a, const void *b)
+{
+	const struct reconcile_key *x = a, *y = b;
+	int c = strcmp(x->gtin, y->gtin);
+	return c != 0 ? c : strcmp(x->lot, y->lot);
+}
+
+long reconcile_lot_find(const struct reconcile_run *run, struct sl_str gtin, struct sl_str lot)
+{
+	struct reconcile_key key;
+	if (sl_str_copy(gtin, key.gtin, sizeof key.gtin) != 0 || sl_str_copy(lot, key.lot, sizeof key.lot) != 0)
+		return -1;
+	const struct reconcile_key *found = bsearch(&key, run->by_key, run->lot_count, sizeof key, key_compare);
+	return found != NULL ? (long)found->lot_index : -1;
+}
+
+void reconcile_lots_of_gtin(const struct reconcile_run *run, const char *gtin, size_t *first, size_t *end)
+{
+	size_t lo = 0, hi = run->lot_count;
+	while (lo < hi) { /* first key with gtin >= the one asked for */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(run->by_key[mid].gtin, gtin) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	*first = lo;
+	while (lo < run->lot_count && strcmp(run->by_key[lo].gtin, gtin) == 0)
+		lo++;
+	*end = lo;
+}
+
+/* "(01)" GTIN-14 "(10)" LOT: the form gs1_lot_key writes. */
+static int lot_key_split(const char *key, struct reconcile_report *report)
+{
+	size_t len = key != NULL ? strlen(key) : 0;
+	const size_t head = 4 + GS1_GTIN_DIGITS + 4;
+	if (len <= head || len - head > GS1_LOT_CHARS_MAX || strncmp(key, "(01)", 4) != 0 ||
+	    strncmp(key + 4 + GS1_GTIN_DIGITS, "(10)", 4) != 0)
+		return SL_EINVAL;
+	for (size_t i = 4; i < 4 + GS1_GTIN_DIGITS; i++)
+		if (key[i] < '0' || key[i] > '9')
+			return SL_EINVAL;
+	if (gs1_cset82_validate(key + head, len - head, GS1_LOT_CHARS_MAX, NULL) != 0)
+		return SL_EINVAL;
+	memcpy(report->gtin, key + 4, GS1_GTIN_DIGITS);
+	report->gtin[GS1_GTIN_DIGITS] = '\0';
+	memcpy(report->lot, key + head, len - head + 1);
+	memcpy(report->lot_key, key, len + 1);
 	return 0;
 }
 
-static int collect_cb(void *ctx, uint64_t seq, const uint8_t *bytes, size_t len)
+/* ---- pass 1: the scan (the packs are examined in ledger/reconcile_packs.c) */
+
+static int scan_cb(void *ctx, uint64_t seq, const uint8_t *bytes, size_t len)
 {
-	struct collect *c = ctx;
+	struct reconcile_run *run = ctx;
 	struct ledger_entry entry;
+	struct record record;
 	(void)seq;
-	c->report->entries++;
+	run->entries++;
 	if (entry_decode(bytes, len, &entry, NULL) != 0)
 		return SL_ECORRUPT;
-	if (entry.ledger_time_ms > c->report->now_ms)
-		c->report->now_ms = entry.ledger_time_ms;
-	if (entry.outcome != OUTCOME_ACCEPTED)
-		return 0;
-	struct record record;
-	if (record_decode(entry.record, entry.record_len, &record, NULL) != 0)
-		return 0; /* an accepted record always decodes; nothing to count otherwise */
-	int rc = 0;
-	if (record.type == RECORD_COMMISSION && sl_str_eq_cstr(record.gtin, c->report->gtin) &&
-	    sl_str_eq_cstr(record.lot, c->report->lot))
-		rc = collect_commission(c, &record);
+	int rc = reconcile_read_note(run);
+	if (rc != 0 || record_decode(entry.record, entry.record_len, &record, NULL) != 0)
+		return rc; /* refused at decoding: names nothing reliably */
+	rc = reconcile_candidate_note(run, &entry, &record);
+	if (rc == 0 && entry.outcome == OUTCOME_ACCEPTED && record.type == RECORD_COMMISSION) {
+		long index = reconcile_lot_find(run, record.gtin, record.lot);
+		if (index >= 0)
+			rc = reconcile_packs_queue(run, (uint32_t)index, &entry, &record);
+	}
 	record_clear(&record);
 	return rc;
 }
 
-/* ---- pass 2: state, locks and history of each pack */
+/* ---- the run */
 
-#define BIT(count) (1u << (unsigned)(count))
-
-static int reason_count(int reason)
-{
-	switch (reason) {
-	case DECOMMISSION_DISPENSED: return RECONCILE_DISPENSED;
-	case DECOMMISSION_DESTROYED: return RECONCILE_DESTROYED;
-	case DECOMMISSION_SAMPLE:
-	case DECOMMISSION_FREE_SAMPLE: return RECONCILE_SAMPLED;
-	case DECOMMISSION_EXPORTED: return RECONCILE_EXPORTED;
-	case DECOMMISSION_STOLEN: return RECONCILE_STOLEN;
-	case DECOMMISSION_EXPIRED: return RECONCILE_EXPIRED;
-	case DECOMMISSION_DAMAGED: return RECONCILE_DAMAGED;
-	case DECOMMISSION_CHECKED_OUT: return RECONCILE_CHECKED_OUT;
-	default: return -1;
-	}
-}
-
-/* The state category of a pack (on hand, in transit, a decommission reason); -1 for none. */
-static int state_count(const struct store_item *state)
-{
-	switch (state->status) {
-	case ITEM_ACTIVE: return RECONCILE_ON_HAND;
-	case ITEM_IN_TRANSIT: return RECONCILE_IN_TRANSIT;
-	case ITEM_DECOMMISSIONED: return reason_count(state->reason);
-	default: return -1;
-	}
-}
-
-struct history_walk {
-	store_txn *txn;
-	const struct reconcile_options *options;
-	struct reconcile_item *item;
-	size_t entries;
-};
-
-static int history_cb(void *ctx, uint64_t seq)
-{
-	struct history_walk *h = ctx;
-	if (++h->entries > RECONCILE_HISTORY_MAX)
-		return SL_ELIMIT;
-	struct ledger_entry entry;
-	struct record record;
-	int rc = reconcile_entry_load(h->txn, seq, &entry, &record);
-	if (rc <= 0)
-		return rc;
-	if (entry.outcome == OUTCOME_ACCEPTED && reconcile_site_match(h->options, record.site.ptr, record.site.len)) {
-		if (record.type == RECORD_SHIP)
-			h->item->counts |= BIT(RECONCILE_SHIPPED);
-		else if (record.type == RECORD_RECEIVE)
-			h->item->counts |= BIT(RECONCILE_RECEIVED);
-		else if (record.type == RECORD_REVERT)
-			h->item->counts |= BIT(RECONCILE_REVERTED);
-	}
-	record_clear(&record);
-	return 0;
-}
-
-static int item_examine(store_txn *txn, const struct reconcile_options *options, struct reconcile_item *item)
-{
-	int rc = store_item_get(txn, item->id, &item->state);
-	if (rc == SL_ENOENT) {
-		memset(&item->state, 0, sizeof item->state); /* unexplained: see design note 2 */
-		if (reconcile_site_match(options, item->commission_site, strlen(item->commission_site)))
-			item->counts |= BIT(RECONCILE_UNEXPLAINED);
-		return 0;
-	}
-	if (rc != 0)
-		return rc;
-	if (reconcile_site_match(options, item->commission_site, strlen(item->commission_site)))
-		item->counts |= BIT(RECONCILE_COMMISSIONED);
-	const struct store_item *s = &item->state;
-	if (reconcile_site_match(options, s->site, strlen(s->site))) {
-		int state = state_count(s);
-		item->counts |= state >= 0 ? BIT(state) : BIT(RECONCILE_UNEXPLAINED);
-		if (s->parent[0] != '\0' && s->status != ITEM_DECOMMISSIONED)
-			item->counts |= BIT(RECONCILE_AGGREGATED);
-	}
-	if (s->status == ITEM_ACTIVE || s->status == ITEM_IN_TRANSIT) {
-		rc = lifecycle_item_locks(txn, item->id, s, &item->lock_reasons);
-		if (rc != 0)
-			return rc;
-		if (item->lock_reasons != 0 && reconcile_site_match(options, s->site, strlen(s->site)))
-			item->counts |= BIT(RECONCILE_LOCKED);
-	}
-	struct history_walk h = { txn, options, item, 0 };
-	rc = store_history_iterate(txn, item->id, history_cb, &h);
-	return rc < 0 ? rc : 0;
-}
-
-/* Totals of the stored lot counters against the packs' states (design note 2; no site filter). */
+/* Totals of the stored lot counters against the packs' states (design note 5). */
 struct counter_totals {
 	uint64_t counts[STORE_LOT_COUNTERS];
 };
@@ -254,62 +231,129 @@ static int counter_totals_cb(void *ctx, const char *site, const struct store_lot
 	return 0;
 }
 
-static int counters_check(store_txn *txn, struct reconcile_report *r)
+static int counters_check(store_txn *txn, struct reconcile_lot_run *lot)
 {
-	struct counter_totals stored = { { 0 } }, derived = { { 0 } };
-	int rc = store_lot_iterate(txn, r->lot_key, counter_totals_cb, &stored);
+	struct counter_totals stored = { { 0 } };
+	int rc = store_lot_iterate(txn, lot->report->lot_key, counter_totals_cb, &stored);
 	if (rc < 0 && rc != SL_ENOENT)
 		return rc;
-	for (size_t i = 0; i < r->item_count; i++) {
-		const struct store_item *s = &r->items[i].state;
-		if (s->status == ITEM_ACTIVE)
-			derived.counts[LOT_COUNTER_ACTIVE]++;
-		else if (s->status == ITEM_IN_TRANSIT)
-			derived.counts[LOT_COUNTER_IN_TRANSIT]++;
-		else if (s->status == ITEM_DECOMMISSIONED && s->reason >= 1 && s->reason <= DECOMMISSION_REASON_MAX)
-			derived.counts[LOT_COUNTER_DECOMMISSIONED(s->reason)]++;
-	}
-	derived.counts[LOT_COUNTER_COMMISSIONED] = r->item_count;
-	r->counters_agree = true;
+	lot->report->counters_agree = true;
 	for (unsigned slot = 0; slot < LOT_COUNTER_REVERTED; slot++)
-		if (stored.counts[slot] != derived.counts[slot])
-			r->counters_agree = false;
+		if (stored.counts[slot] != lot->derived[slot])
+			lot->report->counters_agree = false;
 	return 0;
+}
+
+/* "now": the ledger time of the last entry (0 for an empty ledger). */
+static int now_read(struct reconcile_run *run)
+{
+	uint64_t count = 0;
+	int rc = store_ledger_count(run->txn, &count);
+	if (rc != 0 || count == 0)
+		return rc;
+	const uint8_t *bytes = NULL;
+	size_t len = 0;
+	struct ledger_entry last;
+	rc = store_ledger_get(run->txn, count, &bytes, &len);
+	if (rc != 0)
+		return rc;
+	if (entry_decode(bytes, len, &last, NULL) != 0)
+		return SL_ECORRUPT;
+	run->now_ms = last.ledger_time_ms;
+	return 0;
+}
+
+static bool options_valid(const struct reconcile_options *o)
+{
+	if (o->overdue_days > RECONCILE_OVERDUE_DAYS_MAX || (o->to_ms != 0 && o->from_ms >= o->to_ms))
+		return false;
+	if (o->site != NULL && !record_site_id_valid(o->site, strlen(o->site)))
+		return false;
+	return o->line == NULL || (o->line[0] != '\0' && strlen(o->line) <= RECONCILE_LINE_BYTES_MAX);
+}
+
+static int run_init(struct reconcile_run *run, store_txn *txn, const char *const *lots, size_t count,
+		    const struct reconcile_options *options, struct reconcile_report *reports)
+{
+	memset(run, 0, sizeof *run);
+	run->txn = txn;
+	run->options = options;
+	run->from_ms = options->from_ms;
+	run->to_ms = options->to_ms != 0 ? options->to_ms : UINT64_MAX;
+	run->candidates_max = options->candidates_max ? options->candidates_max : RECONCILE_CANDIDATES_MAX;
+	run->lot_count = count;
+	run->lots = calloc(count ? count : 1, sizeof *run->lots);
+	run->by_key = calloc(count ? count : 1, sizeof *run->by_key);
+	if (run->lots == NULL || run->by_key == NULL)
+		return SL_ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		if (lot_key_split(lots[i], &reports[i]) != 0)
+			return SL_EINVAL;
+		run->lots[i].report = &reports[i];
+		memcpy(run->by_key[i].gtin, reports[i].gtin, sizeof run->by_key[i].gtin);
+		memcpy(run->by_key[i].lot, reports[i].lot, sizeof run->by_key[i].lot);
+		run->by_key[i].lot_index = (uint32_t)i;
+	}
+	qsort(run->by_key, count, sizeof *run->by_key, key_compare);
+	for (size_t i = 1; i < count; i++)
+		if (key_compare(&run->by_key[i - 1], &run->by_key[i]) == 0)
+			return SL_EINVAL; /* a lot asked for twice */
+	return now_read(run);
+}
+
+static void run_free(struct reconcile_run *run)
+{
+	for (size_t i = 0; run->lots != NULL && i < run->lot_count; i++) {
+		free(run->lots[i].taken_out);
+		free(run->lots[i].overdue);
+		free(run->lots[i].stateless);
+	}
+	free(run->lots);
+	free(run->by_key);
+	free(run->candidates);
+	free(run->pending);
+	free(run->containers);
+	free(run->scratch);
+}
+
+int reconcile_lots(store_txn *txn, const char *const *lots, size_t count, const struct reconcile_options *options,
+		   struct reconcile_report *reports)
+{
+	if (reports == NULL || count > RECONCILE_LOTS_MAX)
+		return SL_EINVAL;
+	memset(reports, 0, count * sizeof(*reports));
+	if (txn == NULL || (lots == NULL && count > 0) || options == NULL || !options_valid(options))
+		return SL_EINVAL;
+	if (count == 0)
+		return 0; /* nothing to scan for */
+	struct reconcile_run run;
+	int rc = run_init(&run, txn, lots, count, options, reports);
+	if (rc == 0)
+		rc = store_ledger_iterate(txn, 1, 0, scan_cb, &run);
+	if (rc == 0)
+		rc = reconcile_packs_flush(&run);
+	if (rc == 0)
+		rc = reconcile_exceptions_find(&run);
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		reports[i].entries = run.entries;
+		reports[i].now_ms = run.now_ms;
+		rc = counters_check(txn, &run.lots[i]);
+	}
+	run_free(&run);
+	return rc < 0 ? rc : 0;
 }
 
 int reconcile_lot(store_txn *txn, const char *gtin14, const char *lot, const struct reconcile_options *options,
 		  struct reconcile_report *report)
 {
 	memset(report, 0, sizeof(*report));
-	if (txn == NULL || gtin14 == NULL || lot == NULL || options == NULL || strlen(gtin14) != GS1_GTIN_DIGITS ||
-	    gs1_cset82_validate(lot, strlen(lot), GS1_LOT_CHARS_MAX, NULL) != 0 ||
-	    options->overdue_days > RECONCILE_OVERDUE_DAYS_MAX)
+	char key[GS1_LOT_KEY_SIZE];
+	if (gtin14 == NULL || lot == NULL || strlen(gtin14) != GS1_GTIN_DIGITS ||
+	    gs1_cset82_validate(lot, strlen(lot), GS1_LOT_CHARS_MAX, NULL) != 0 || gs1_lot_key(gtin14, lot, key) != 0)
 		return SL_EINVAL;
-	memcpy(report->gtin, gtin14, GS1_GTIN_DIGITS + 1);
-	memcpy(report->lot, lot, strlen(lot) + 1);
-	int rc = gs1_lot_key(gtin14, lot, report->lot_key);
-	if (rc != 0)
-		return SL_EINVAL;
-	struct collect c = { report, 0 };
-	rc = store_ledger_iterate(txn, 1, 0, collect_cb, &c);
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < report->item_count; i++) {
-		rc = item_examine(txn, options, &report->items[i]);
-		if (rc != 0)
-			return rc;
-	}
-	rc = counters_check(txn, report);
-	if (rc == 0)
-		rc = reconcile_exceptions_find(txn, options, report);
-	if (rc != 0)
-		return rc;
-	for (size_t i = 0; i < report->item_count; i++)
-		for (unsigned k = 0; k < RECONCILE_UNEXPLAINED; k++)
-			if (report->items[i].counts & BIT(k))
-				report->counts[k]++;
-	report->counts[RECONCILE_UNEXPLAINED] = report->unexplained_count;
-	return 0;
+	const char *lots[1] = { key };
+	int rc = reconcile_lots(txn, lots, 1, options, report);
+	return rc != 0 ? rc : report->error;
 }
 
 void reconcile_report_free(struct reconcile_report *report)
@@ -326,6 +370,8 @@ void reconcile_report_free(struct reconcile_report *report)
 	report->unexplained = NULL;
 	report->exception_count = report->item_count = report->unexplained_count = 0;
 }
+
+/* ---- views of a report */
 
 static int site_row(struct reconcile_site_row **rows, size_t *count, size_t *cap, const char *site,
 		    struct reconcile_site_row **out)

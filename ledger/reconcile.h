@@ -1,23 +1,32 @@
 /* ledger/reconcile.h — reconciliation of one lot (GTIN + lot): counts, the identities behind each
- * count, and exceptions in the HDA categories, derived from the ledger alone.
+ * count, and exceptions in the HDA categories, derived from the ledger alone; optionally for one
+ * site, one line and one window of ledger time.
  *
  * Owns: the definitions of every reconciliation count and exception (docs/reconciliation.md is
  * the normative text, written for a QA manager). reconcile_lot is a pure function of the ledger
  * as seen by one read transaction: it reads entries, items, history and locks, never a clock, so
  * every node and an auditor replaying an export compute the same numbers.
  *
- * Method (three passes, all bounded):
- *   1. ledger scan: accepted commission records of the lot give its packs, in ledger order;
- *   2. per pack: its current state (items table), its locks, and its item history (accepted ship,
- *      receive and revert entries, contents of containers included) give the counts;
- *   3. ledger scan: refused records and damaged/stolen decommissions that concern the lot become
- *      exceptions; packs in transit for more than overdue_days become exceptions; accepted
- *      deviation records citing an exception's record resolve it.
- *   "now" is the ledger time of the last entry (deterministic).
+ * Method (ledger/reconcile.c, reconcile_packs.c, reconcile_exceptions.c; every pass bounded):
+ *   1. one ledger scan: accepted commission records of the lot give its packs, in ledger order;
+ *      the packs are examined in batches (ledger/reconcile_packs.c): each one's current state
+ *      (items table), its locks and its item history (accepted ship, receive and revert entries,
+ *      contents of containers included) give its counts. The entries that can show an exception
+ *      (ledger/reconcile_exceptions.c) are remembered by seq.
+ *   2. those entries, read again in ledger order: refused records and damaged/stolen
+ *      decommissions that concern the lot become exceptions, packs in transit for more than
+ *      overdue_days become exceptions, accepted deviation records citing an exception's record
+ *      resolve it.
+ *   "now" is the ledger time of the last entry (ledger time never decreases: decisions D6).
+ *   Memory: with counts_only the report holds no per-pack array, so memory depends on the
+ *   exceptions, not on the size of the lot; the map pages the passes read are handed back when
+ *   they exceed RECONCILE_MAPPED_BYTES_MAX (store_txn_map_trim), so the resident set stays
+ *   bounded however large the ledger is.
  *
  * Rules:
  *  1. The report owns its memory: release it with reconcile_report_free (also after an error).
  *  2. A report reaching a named limit fails with SL_ELIMIT rather than printing a partial answer.
+ *  3. reconcile_lots gives, for each lot, exactly the report reconcile_lot gives for it alone.
  */
 #ifndef SL_LEDGER_RECONCILE_H
 #define SL_LEDGER_RECONCILE_H
@@ -36,6 +45,15 @@
 #define RECONCILE_OVERDUE_DAYS_DEFAULT 5  /* shipped but not received after this many days */
 #define RECONCILE_OVERDUE_DAYS_MAX 3650	  /* ten years: anything longer is a typo */
 #define RECONCILE_DAY_MS 86400000ULL
+#define RECONCILE_LINE_BYTES_MAX (RECORD_ACTOR_CHARS_MAX * 4) /* a line is an actor: 64 UTF-8 chars */
+#define RECONCILE_LOTS_MAX 65536	  /* lots in one reconcile_lots call (the audit asks for 4096) */
+#define RECONCILE_CANDIDATES_MAX 1000000  /* entry seqs kept for pass 2 (8 MB); beyond: a second scan */
+#define RECONCILE_CONTAINERS_MAX 2000000  /* (container, lot) pairs: every container of a 1M-pack lot twice */
+/* The map's pages are handed back when the process holds more than RECONCILE_MAPPED_BYTES_MAX of
+ * file pages; it looks every RECONCILE_TRIM_EVERY reads (entries, packs, history entries), each of
+ * which maps at most 64 KiB (a page and the kernel's fault-around), so at most 16 MiB more. */
+#define RECONCILE_MAPPED_BYTES_MAX (96ULL << 20)
+#define RECONCILE_TRIM_EVERY 256
 
 /* Counts (one bit each in reconcile_item.counts). */
 enum reconcile_count {
@@ -59,9 +77,16 @@ enum reconcile_count {
 	RECONCILE_COUNT_MAX,
 };
 
+/* Fields after the first two are zero by default: every line, no window, identities kept. */
 struct reconcile_options {
 	const char *site;      /* NULL: every site; else counts and exceptions of this site only */
 	uint32_t overdue_days; /* in transit longer than this = data_no_product exception */
+	const char *line;      /* NULL: every line; else only packs whose commission record's actor is
+				  this (records carry no line field: docs/reconciliation.md "One line") */
+	uint64_t from_ms;      /* window of ledger time [from_ms, to_ms): events counted when their entry */
+	uint64_t to_ms;	       /* falls in it; 0 = unbounded on that side (docs "A period") */
+	bool counts_only;      /* no per-pack array (report->items stays NULL): the audit's mode */
+	size_t candidates_max; /* 0 = RECONCILE_CANDIDATES_MAX (tests lower it to exercise the rescan) */
 };
 
 struct reconcile_item {
@@ -101,7 +126,9 @@ struct reconcile_report {
 	size_t exception_count;
 	char (*unexplained)[STORE_ITEM_ID_SIZE]; /* identities behind RECONCILE_UNEXPLAINED, sorted */
 	size_t unexplained_count;
-	bool counters_agree; /* the stored lot counters give the same totals (no site filter) */
+	bool counters_agree; /* the stored lot counters give the same totals (over every pack of the
+				lot, whatever the site, line or window) */
+	int error;	     /* reconcile_lots: 0, or SL_ELIMIT when this lot went beyond a limit */
 };
 
 /* Reconcile one lot. gtin14 is a normalised GTIN-14, lot 1–20 CSET 82 characters. Errors:
@@ -110,6 +137,16 @@ struct reconcile_report {
 int reconcile_lot(store_txn *txn, const char *gtin14, const char *lot, const struct reconcile_options *options,
 		  struct reconcile_report *report);
 void reconcile_report_free(struct reconcile_report *report);
+
+/* Reconcile several lots with the passes shared (one ledger scan for all of them): the audit
+ * reconciles every lot of an export this way. lots[i] names lot i as "(01)GTIN-14(10)LOT" (the
+ * form gs1_lot_key writes and the lots table uses), distinct; reports[i] gets its report, each to
+ * be freed with reconcile_report_free whatever the result. A lot beyond a named limit gets
+ * reports[i].error = SL_ELIMIT and the others are still computed; the function fails only for
+ * bad arguments (SL_EINVAL), memory and store errors, and SL_ELIMIT when a limit all the lots
+ * share is reached (RECONCILE_CONTAINERS_MAX, the lots one entry concerns). */
+int reconcile_lots(store_txn *txn, const char *const *lots, size_t count, const struct reconcile_options *options,
+		   struct reconcile_report *reports);
 
 /* One site's share of a lot (all sites, whatever the report's site filter). */
 struct reconcile_site_row {

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/merkle.h"
+#include "crypto/note.h"
 #include "ledger/codec.h"
 #include "ledger/gs1.h"
 #include "ledger/record.h"
@@ -29,7 +31,49 @@ const enum record_field record_body_schema[RECORD_TYPE_MAX + 1][RECORD_BODY_KEYS
 	[RECORD_LOCK] = { RECORD_FIELD_SCOPE, RECORD_FIELD_TARGET, RECORD_FIELD_LOCK_REASON },
 	[RECORD_UNLOCK] = { RECORD_FIELD_SCOPE, RECORD_FIELD_TARGET, RECORD_FIELD_LOCK_REASON },
 	[RECORD_DEVIATION] = { RECORD_FIELD_CATEGORY, RECORD_FIELD_REFS, RECORD_FIELD_TEXT },
+	[RECORD_CHECKPOINT] = { RECORD_FIELD_ORIGIN, RECORD_FIELD_SIZE, RECORD_FIELD_ROOT, RECORD_FIELD_NOTE_SIGNATURE },
+	[RECORD_REGISTRY] = { RECORD_FIELD_OPERATION, RECORD_FIELD_SUBJECT_SITE, RECORD_FIELD_PUBLIC_KEY,
+			      RECORD_FIELD_NODE_ID, RECORD_FIELD_PEER_ADDR, RECORD_FIELD_CLIENT_ADDR,
+			      RECORD_FIELD_ROLE, RECORD_FIELD_COSIGNATURES },
 };
+
+/* Registry body keys per operation (record.h "Body key numbers"). */
+#define REGISTRY_KEYS_ALWAYS (UINT64_C(1) << 0 | UINT64_C(1) << 1 | UINT64_C(1) << RECORD_REGISTRY_KEY_COSIGNATURES)
+#define REGISTRY_KEY_PUBLIC_KEY (UINT64_C(1) << 2)
+#define REGISTRY_KEYS_NODE (UINT64_C(0xf) << 3) /* node id, peer, client, role */
+
+uint64_t record_body_keys(const struct record *record, bool with_cosignatures)
+{
+	uint64_t keys = 0;
+	const enum record_field *schema = record_body_schema[record->type];
+	for (unsigned key = 0; key < RECORD_BODY_KEYS_MAX; key++)
+		if (schema[key] != RECORD_FIELD_NONE)
+			keys |= UINT64_C(1) << key;
+	if (record->type == RECORD_REGISTRY) {
+		switch (record->registry_op) {
+		case REGISTRY_SITE_ADD:
+			keys = REGISTRY_KEYS_ALWAYS | REGISTRY_KEY_PUBLIC_KEY | REGISTRY_KEYS_NODE;
+			break;
+		case REGISTRY_SITE_REMOVE:
+			keys = REGISTRY_KEYS_ALWAYS;
+			break;
+		case REGISTRY_KEY_ADD:
+		case REGISTRY_KEY_REVOKE:
+			keys = REGISTRY_KEYS_ALWAYS | REGISTRY_KEY_PUBLIC_KEY;
+			break;
+		default:
+			break; /* every key: record_validate refuses the operation */
+		}
+		if (!with_cosignatures)
+			keys &= ~(UINT64_C(1) << RECORD_REGISTRY_KEY_COSIGNATURES);
+	}
+	return keys;
+}
+
+_Static_assert(RECORD_ORIGIN_CHARS_MAX == NOTE_NAME_BYTES_MAX, "a record's origin is a note origin");
+_Static_assert(RECORD_ROOT_BYTES == MERKLE_HASH_BYTES, "a record's root is a Merkle root");
+_Static_assert(RECORD_NOTE_SIGNATURE_BYTES_MAX == NOTE_KEY_ID_BYTES + NOTE_SIG_BYTES_MAX,
+	       "a record holds the longest C2SP signature (a cosignature)");
 
 size_t record_field_bytes_max(enum record_field field)
 {
@@ -52,6 +96,13 @@ size_t record_field_bytes_max(enum record_field field)
 									   : GS1_ITEM_ID_CHARS_MAX;
 	case RECORD_FIELD_TEXT:
 		return RECORD_TEXT_CHARS_MAX * RECORD_UTF8_BYTES_PER_CHAR;
+	case RECORD_FIELD_ORIGIN:
+		return RECORD_ORIGIN_CHARS_MAX;
+	case RECORD_FIELD_SUBJECT_SITE:
+		return RECORD_SITE_CHARS_MAX;
+	case RECORD_FIELD_PEER_ADDR:
+	case RECORD_FIELD_CLIENT_ADDR:
+		return RECORD_ADDR_CHARS_MAX;
 	default:
 		return 0;
 	}
@@ -189,10 +240,88 @@ static int check_lock_target(const struct record *record, struct sl_error_detail
 	}
 }
 
+/* A C2SP origin: 1..64 bytes of printable ASCII without spaces (crypto/note.h names). */
+static int check_origin(struct sl_str origin, struct sl_error_detail *detail)
+{
+	if (origin.len > RECORD_ORIGIN_CHARS_MAX)
+		return sl_error_set(detail, SL_EOVERSIZE, "body.origin: longer than %d bytes", RECORD_ORIGIN_CHARS_MAX);
+	if (origin.len == 0)
+		return sl_error_set(detail, SL_EVALUE, "body.origin: empty");
+	for (size_t i = 0; i < origin.len; i++) {
+		unsigned char c = (unsigned char)origin.ptr[i];
+		if (c <= 0x20 || c >= 0x7f)
+			return sl_error_set(detail, SL_EVALUE, "body.origin: byte %zu is not printable ASCII", i);
+	}
+	return 0;
+}
+
+/* Key id and an Ed25519 signature (68 bytes) or a tlog-cosignature (76: with its timestamp). */
+static int check_note_signature(const struct record *record, struct sl_error_detail *detail)
+{
+	size_t len = record->note_signature_len;
+	if (len != NOTE_KEY_ID_BYTES + 64 && len != NOTE_KEY_ID_BYTES + 72)
+		return sl_error_set(detail, SL_EVALUE, "body.signature: %zu bytes, expected 68 or 76", len);
+	return 0;
+}
+
 static int check_enum(uint32_t value, uint32_t max, const char *name, struct sl_error_detail *detail)
 {
 	if (value < 1 || value > max)
 		return sl_error_set(detail, SL_EVALUE, "%s: %u out of range 1..%u", name, value, max);
+	return 0;
+}
+
+/* A node address: 1..255 bytes of printable ASCII without spaces, containing "://" (a nanomsg
+ * transport address such as tcp://10.0.0.4:7400). */
+static int check_addr(struct sl_str addr, const char *name, struct sl_error_detail *detail)
+{
+	if (addr.len > RECORD_ADDR_CHARS_MAX)
+		return sl_error_set(detail, SL_EOVERSIZE, "%s: longer than %d bytes", name, RECORD_ADDR_CHARS_MAX);
+	bool scheme = false;
+	for (size_t i = 0; i < addr.len; i++) {
+		unsigned char c = (unsigned char)addr.ptr[i];
+		if (c <= 0x20 || c >= 0x7f)
+			return sl_error_set(detail, SL_EVALUE, "%s: byte %zu is not printable ASCII", name, i);
+		scheme = scheme || (i + 3 <= addr.len && i > 0 && memcmp(addr.ptr + i, "://", 3) == 0);
+	}
+	if (!scheme)
+		return sl_error_set(detail, SL_EVALUE, "%s: not an address like tcp://HOST:PORT", name);
+	return 0;
+}
+
+static bool bytes_zero(const uint8_t *bytes, size_t len)
+{
+	uint8_t any = 0;
+	for (size_t i = 0; i < len; i++)
+		any |= bytes[i];
+	return any == 0;
+}
+
+/* Key ids strictly ascending: one cosignature per key, one order (canonical form). */
+static int check_cosignatures(const struct record *record, struct sl_error_detail *detail)
+{
+	if (record->cosignature_count > RECORD_COSIGNATURES_MAX)
+		return sl_error_set(detail, SL_EOVERSIZE, "body.cosignatures: more than %d", RECORD_COSIGNATURES_MAX);
+	if (record->cosignature_count > 0 && record->cosignatures == NULL)
+		return sl_error_set(detail, SL_EINVAL, "body.cosignatures: no array");
+	for (size_t i = 1; i < record->cosignature_count; i++)
+		if (memcmp(record->cosignatures[i - 1].key_id.bytes, record->cosignatures[i].key_id.bytes,
+			   CRYPTO_KEY_ID_BYTES) >= 0)
+			return sl_error_set(detail, SL_EVALUE,
+					    "body.cosignatures[%zu]: key ids must be strictly ascending", i);
+	return 0;
+}
+
+/* Fields an operation does not carry must be empty in a record built by hand: the encoder would
+ * drop them silently, and a decoded record would then differ from the one signed. */
+static int check_registry_absent(const struct record *record, uint64_t keys, struct sl_error_detail *detail)
+{
+	const char *op = registry_op_name((int)record->registry_op);
+	if (!(keys & (UINT64_C(1) << 2)) && !bytes_zero(record->subject_key, sizeof record->subject_key))
+		return sl_error_set(detail, SL_EVALUE, "body.public_key: not a field of %s", op);
+	if (!(keys & (UINT64_C(1) << 3)) &&
+	    (record->node_id != 0 || record->peer_addr.len != 0 || record->client_addr.len != 0 || record->node_role != 0))
+		return sl_error_set(detail, SL_EVALUE, "body.node: not a field of %s", op);
 	return 0;
 }
 
@@ -259,8 +388,36 @@ static int check_field(const struct record *record, enum record_field field, str
 		return 0;
 	case RECORD_FIELD_TEXT:
 		return check_text(record->text, RECORD_TEXT_CHARS_MAX, true, "body.text", detail);
-	default:
+	case RECORD_FIELD_ORIGIN:
+		return check_origin(record->origin, detail);
+	case RECORD_FIELD_SIZE:
+		if (record->checkpoint_size == 0) /* a checkpoint of nothing attests nothing */
+			return sl_error_set(detail, SL_EVALUE, "body.size: 0");
 		return 0;
+	case RECORD_FIELD_NOTE_SIGNATURE:
+		return check_note_signature(record, detail);
+	case RECORD_FIELD_OPERATION:
+		return check_enum(record->registry_op, REGISTRY_OP_MAX, "body.operation", detail);
+	case RECORD_FIELD_SUBJECT_SITE:
+		return check_site(record->subject_site, "body.site", detail);
+	case RECORD_FIELD_PUBLIC_KEY:
+		if (bytes_zero(record->subject_key, sizeof record->subject_key))
+			return sl_error_set(detail, SL_EVALUE, "body.public_key: all zero");
+		return 0;
+	case RECORD_FIELD_NODE_ID:
+		if (record->node_id < 1 || record->node_id > RECORD_NODE_ID_MAX)
+			return sl_error_set(detail, SL_EVALUE, "body.node_id: out of range 1..%d", RECORD_NODE_ID_MAX);
+		return 0;
+	case RECORD_FIELD_PEER_ADDR:
+		return check_addr(record->peer_addr, "body.peer", detail);
+	case RECORD_FIELD_CLIENT_ADDR:
+		return check_addr(record->client_addr, "body.client", detail);
+	case RECORD_FIELD_ROLE:
+		return check_enum(record->node_role, REGISTRY_ROLE_MAX, "body.role", detail);
+	case RECORD_FIELD_COSIGNATURES:
+		return check_cosignatures(record, detail);
+	default:
+		return 0; /* ROOT: any 32 bytes */
 	}
 }
 
@@ -288,10 +445,13 @@ int record_validate(const struct record *record, struct sl_error_detail *detail)
 	if (record == NULL)
 		return sl_error_set(detail, SL_EINVAL, "no record");
 	int rc = check_envelope(record, detail);
+	uint64_t keys = rc == 0 ? record_body_keys(record, true) : 0;
 	for (unsigned key = 0; rc == 0 && key < RECORD_BODY_KEYS_MAX; key++) {
 		enum record_field field = record_body_schema[record->type][key];
-		if (field != RECORD_FIELD_NONE)
+		if (field != RECORD_FIELD_NONE && (keys & (UINT64_C(1) << key)))
 			rc = check_field(record, field, detail);
 	}
+	if (rc == 0 && record->type == RECORD_REGISTRY)
+		rc = check_registry_absent(record, keys, detail);
 	return rc;
 }

@@ -7,8 +7,9 @@
  *
  * Invariants:
  *  1. Input larger than RECORD_BYTES_MAX is refused before any byte is read.
- *  2. The only allocations are the items and refs arrays, one malloc each, sized by a count that
- *     was checked against its limit (RECORD_ITEMS_MAX, RECORD_REFS_MAX) and against the bytes left.
+ *  2. The only allocations are the items, refs and cosignatures arrays, one malloc each, sized by a
+ *     count that was checked against its limit (RECORD_ITEMS_MAX, RECORD_REFS_MAX,
+ *     RECORD_COSIGNATURES_MAX) and against the bytes left.
  *     A body key appears at most once (the codec refuses duplicates), so neither is allocated twice.
  *  3. On any error the record is cleared (arrays freed): the caller has nothing to release.
  *  4. Every strict prefix of a valid record fails with SL_ETRUNCATED: the decoder reads in order
@@ -85,6 +86,49 @@ static int read_u32(struct codec_reader *reader, uint32_t *out)
 	return rc;
 }
 
+static int read_fixed_bin(struct codec_reader *reader, uint8_t *out, size_t len);
+
+/* Copied (the record stays valid without the input for this field); length checked by validate. */
+static int read_note_signature(struct codec_reader *reader, struct record *record)
+{
+	const uint8_t *bytes = NULL;
+	size_t len = 0;
+	int rc = codec_read_bin(reader, sizeof record->note_signature, &bytes, &len);
+	if (rc == 0) {
+		memcpy(record->note_signature, bytes, len);
+		record->note_signature_len = len;
+	}
+	return rc;
+}
+
+/* Registry cosignatures: array of [bin 16, bin 64], copied into one allocation (invariant 2). */
+static int read_cosignatures(struct codec_reader *reader, struct record *record)
+{
+	uint32_t count;
+	int rc = codec_read_array_header(reader, RECORD_COSIGNATURES_MAX, &count);
+	if (rc != 0 || count == 0)
+		return rc;
+	struct record_cosignature *all = calloc(count, sizeof *all);
+	if (all == NULL)
+		return SL_ENOMEM;
+	record->cosignatures = all;
+	record->owns_cosignatures = true;
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t fields = 0;
+		rc = codec_read_array_header(reader, 2, &fields);
+		if (rc == 0 && fields != 2)
+			rc = SL_EVALUE;
+		if (rc == 0)
+			rc = read_fixed_bin(reader, all[i].key_id.bytes, sizeof all[i].key_id.bytes);
+		if (rc == 0)
+			rc = read_fixed_bin(reader, all[i].signature, sizeof all[i].signature);
+		if (rc != 0)
+			return rc;
+		record->cosignature_count = i + 1;
+	}
+	return 0;
+}
+
 static int read_body_field(struct codec_reader *reader, struct record *record, enum record_field field)
 {
 	size_t bytes_max = record_field_bytes_max(field);
@@ -116,23 +160,42 @@ static int read_body_field(struct codec_reader *reader, struct record *record, e
 		return read_refs(reader, record);
 	case RECORD_FIELD_TEXT:
 		return codec_read_str(reader, bytes_max, &record->text);
+	case RECORD_FIELD_ORIGIN:
+		return codec_read_str(reader, bytes_max, &record->origin);
+	case RECORD_FIELD_SIZE:
+		return codec_read_uint(reader, UINT64_MAX, &record->checkpoint_size);
+	case RECORD_FIELD_ROOT:
+		return read_fixed_bin(reader, record->checkpoint_root, sizeof record->checkpoint_root);
+	case RECORD_FIELD_NOTE_SIGNATURE:
+		return read_note_signature(reader, record);
+	case RECORD_FIELD_OPERATION:
+		return read_u32(reader, &record->registry_op);
+	case RECORD_FIELD_SUBJECT_SITE:
+		return codec_read_str(reader, bytes_max, &record->subject_site);
+	case RECORD_FIELD_PUBLIC_KEY:
+		return read_fixed_bin(reader, record->subject_key, sizeof record->subject_key);
+	case RECORD_FIELD_NODE_ID:
+		return codec_read_uint(reader, UINT64_MAX, &record->node_id);
+	case RECORD_FIELD_PEER_ADDR:
+		return codec_read_str(reader, bytes_max, &record->peer_addr);
+	case RECORD_FIELD_CLIENT_ADDR:
+		return codec_read_str(reader, bytes_max, &record->client_addr);
+	case RECORD_FIELD_ROLE:
+		return read_u32(reader, &record->node_role);
+	case RECORD_FIELD_COSIGNATURES:
+		return read_cosignatures(reader, record);
 	default:
 		assert(false && "no body field to read");
 		return SL_EINVAL;
 	}
 }
 
-/* The body map; *missing is set to the lowest required body key absent (-1 when none), for the
- * caller to report once the whole input was read (invariant 4). */
-static int read_body(struct codec_reader *reader, struct record *record, int *missing,
+/* The body map; *seen gets the keys read, for the caller to compare with record_body_keys once
+ * the whole input was read (invariant 4: a registry body's keys depend on its operation). */
+static int read_body(struct codec_reader *reader, struct record *record, uint64_t *seen,
 		     struct sl_error_detail *detail)
 {
 	const enum record_field *schema = record_body_schema[record->type];
-	uint64_t required = 0;
-	for (unsigned key = 0; key < RECORD_BODY_KEYS_MAX; key++) {
-		if (schema[key] != RECORD_FIELD_NONE)
-			required |= UINT64_C(1) << key;
-	}
 	struct codec_map map;
 	int rc = codec_map_begin(reader, &map);
 	if (rc != 0)
@@ -149,7 +212,24 @@ static int read_body(struct codec_reader *reader, struct record *record, int *mi
 	}
 	if (rc != 0)
 		return key_error(detail, rc, "body", &map);
-	*missing = codec_map_missing(&map, required);
+	*seen = map.seen;
+	return 0;
+}
+
+/* After the last byte: the body holds exactly the keys its type (and operation) carries. */
+static int body_keys_check(const struct record *record, uint64_t seen, struct sl_error_detail *detail)
+{
+	uint64_t expected = record_body_keys(record, true);
+	for (unsigned key = 0; key < RECORD_BODY_KEYS_MAX; key++) {
+		uint64_t bit = UINT64_C(1) << key;
+		enum record_field field = record_body_schema[record->type][key];
+		if ((expected & bit) && !(seen & bit))
+			return sl_error_set(detail, SL_EMISSING, "body.%s: missing", record_field_name(field));
+		const char *op = registry_op_name((int)record->registry_op); /* only registry bodies vary */
+		if ((seen & bit) && !(expected & bit))
+			return sl_error_set(detail, SL_EUNKNOWNFIELD, "body.%s: not a field of %s", record_field_name(field),
+					    op != NULL ? op : record_type_name(record->type));
+	}
 	return 0;
 }
 
@@ -169,7 +249,7 @@ static int read_fixed_bin(struct codec_reader *reader, uint8_t *out, size_t len)
 
 /* One envelope value; `key` is known to be 0..11. */
 static int read_envelope_field(struct codec_reader *reader, struct record *record, unsigned key,
-			       int *body_missing, struct sl_error_detail *detail)
+			       uint64_t *body_seen, struct sl_error_detail *detail)
 {
 	uint32_t value = 0;
 	int rc;
@@ -210,7 +290,7 @@ static int read_envelope_field(struct codec_reader *reader, struct record *recor
 	case RECORD_KEY_BODY:
 		if (record->type == 0)
 			return sl_error_set(detail, SL_EMISSING, "type: missing before body");
-		return read_body(reader, record, body_missing, detail);
+		return read_body(reader, record, body_seen, detail);
 	case RECORD_KEY_SIGNATURE:
 		record->has_signature = true;
 		return read_fixed_bin(reader, record->signature, sizeof record->signature);
@@ -226,13 +306,13 @@ static int read_envelope(struct codec_reader *reader, struct record *record, str
 	if (rc != 0)
 		return sl_error_set(detail, rc, "record: %s", sl_strerror(rc));
 	unsigned key;
-	int body_missing = -1;
+	uint64_t body_seen = 0;
 	while ((rc = codec_map_next(reader, &map, &key)) == 1) {
 		if (key >= RECORD_KEY_COUNT)
 			return sl_error_set(detail, SL_EUNKNOWNFIELD, "record: unknown key %u", key);
 		struct sl_error_detail inner;
 		inner.text[0] = '\0';
-		rc = read_envelope_field(reader, record, key, &body_missing, &inner);
+		rc = read_envelope_field(reader, record, key, &body_seen, &inner);
 		if (rc != 0 && inner.text[0] != '\0')
 			return sl_error_set(detail, rc, "%s", inner.text);
 		if (rc != 0)
@@ -246,10 +326,7 @@ static int read_envelope(struct codec_reader *reader, struct record *record, str
 	int missing = codec_map_missing(&map, RECORD_KEYS_REQUIRED);
 	if (missing >= 0)
 		return sl_error_set(detail, SL_EMISSING, "%s: missing", record_key_name((unsigned)missing));
-	if (body_missing >= 0)
-		return sl_error_set(detail, SL_EMISSING, "body.%s: missing",
-				    record_field_name(record_body_schema[record->type][body_missing]));
-	return 0;
+	return body_keys_check(record, body_seen, detail);
 }
 
 int record_decode(const uint8_t *bytes, size_t len, struct record *record, struct sl_error_detail *detail)

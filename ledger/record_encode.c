@@ -1,5 +1,6 @@
 /* ledger/record_encode.c — canonical encoding, signed bytes, record id, signing and verification
- * of records (see record.h; docs/record-format.md "Encoding", "Signed bytes", "Record id").
+ * of records, and registry cosignatures (see record.h; docs/record-format.md "Encoding", "Signed
+ * bytes", "Record id", "Registry records").
  *
  * Invariants:
  *  1. Envelope keys are written in ascending order, optional ones (8 reason, 9 supersedes) only
@@ -40,12 +41,29 @@ void record_clear(struct record *record)
 		free(record->items);
 		free((void *)(uintptr_t)record->refs); /* allocated non-const by record_decode */
 	}
+	if (record->owns_cosignatures)
+		free((void *)(uintptr_t)record->cosignatures); /* allocated non-const: decode, record_cosign */
 	record_init(record);
 }
 
 static int write_str(struct sl_buf *out, struct sl_str text)
 {
 	return codec_write_str(out, text.len ? text.ptr : "", text.len);
+}
+
+/* Registry cosignatures: array of [key id (bin 16), signature (bin 64)]. */
+static int write_cosignatures(struct sl_buf *out, const struct record *record)
+{
+	int rc = codec_write_array_header(out, (uint32_t)record->cosignature_count);
+	for (size_t i = 0; rc == 0 && i < record->cosignature_count; i++) {
+		const struct record_cosignature *c = &record->cosignatures[i];
+		rc = codec_write_array_header(out, 2);
+		if (rc == 0)
+			rc = codec_write_bin(out, c->key_id.bytes, sizeof c->key_id.bytes);
+		if (rc == 0)
+			rc = codec_write_bin(out, c->signature, sizeof c->signature);
+	}
+	return rc;
 }
 
 static int write_field(struct sl_buf *out, const struct record *record, enum record_field field)
@@ -86,22 +104,50 @@ static int write_field(struct sl_buf *out, const struct record *record, enum rec
 	}
 	case RECORD_FIELD_TEXT:
 		return write_str(out, record->text);
+	case RECORD_FIELD_ORIGIN:
+		return write_str(out, record->origin);
+	case RECORD_FIELD_SIZE:
+		return codec_write_uint(out, record->checkpoint_size);
+	case RECORD_FIELD_ROOT:
+		return codec_write_bin(out, record->checkpoint_root, sizeof record->checkpoint_root);
+	case RECORD_FIELD_NOTE_SIGNATURE:
+		assert(record->note_signature_len <= sizeof record->note_signature); /* record_validate */
+		return codec_write_bin(out, record->note_signature, record->note_signature_len);
+	case RECORD_FIELD_OPERATION:
+		return codec_write_uint(out, record->registry_op);
+	case RECORD_FIELD_SUBJECT_SITE:
+		return write_str(out, record->subject_site);
+	case RECORD_FIELD_PUBLIC_KEY:
+		return codec_write_bin(out, record->subject_key, sizeof record->subject_key);
+	case RECORD_FIELD_NODE_ID:
+		return codec_write_uint(out, record->node_id);
+	case RECORD_FIELD_PEER_ADDR:
+		return write_str(out, record->peer_addr);
+	case RECORD_FIELD_CLIENT_ADDR:
+		return write_str(out, record->client_addr);
+	case RECORD_FIELD_ROLE:
+		return codec_write_uint(out, record->node_role);
+	case RECORD_FIELD_COSIGNATURES:
+		return write_cosignatures(out, record);
 	default:
 		assert(false && "no body field to write");
 		return SL_EINVAL;
 	}
 }
 
-static int write_body(const struct record *record, struct sl_buf *out)
+/* The body's keys: every schema key, or for a registry record those of its operation, the
+ * cosignatures only in the signed encoding (record.h "Body key numbers"). */
+static int write_body(const struct record *record, bool with_signature, struct sl_buf *out)
 {
 	assert(record->type >= RECORD_TYPE_MIN && record->type <= RECORD_TYPE_MAX);
 	const enum record_field *schema = record_body_schema[record->type];
+	uint64_t keys = record_body_keys(record, with_signature);
 	uint32_t count = 0;
 	for (unsigned key = 0; key < RECORD_BODY_KEYS_MAX; key++)
-		count += schema[key] != RECORD_FIELD_NONE;
+		count += (keys >> key) & 1;
 	int rc = codec_write_map_header(out, count);
 	for (unsigned key = 0; rc == 0 && key < RECORD_BODY_KEYS_MAX; key++) {
-		if (schema[key] == RECORD_FIELD_NONE)
+		if (!((keys >> key) & 1))
 			continue;
 		rc = codec_write_uint(out, key);
 		if (rc == 0)
@@ -135,7 +181,7 @@ static int write_envelope(const struct record *record, bool with_signature, stru
 	if (rc == 0 && record->has_supersedes && (rc = codec_write_uint(out, RECORD_KEY_SUPERSEDES)) == 0)
 		rc = codec_write_bin(out, record->supersedes, sizeof record->supersedes);
 	if (rc == 0 && (rc = codec_write_uint(out, RECORD_KEY_BODY)) == 0)
-		rc = write_body(record, out);
+		rc = write_body(record, with_signature, out);
 	if (rc == 0 && with_signature && (rc = codec_write_uint(out, RECORD_KEY_SIGNATURE)) == 0)
 		rc = codec_write_bin(out, record->signature, sizeof record->signature);
 	return rc;
@@ -185,6 +231,9 @@ int record_unsigned_from_bytes(const uint8_t *bytes, size_t len, struct sl_buf *
 	if ((header & 0xf0) != 0x80 || (header & 0x0f) < 2 || field[0] != 0x0b || field[1] != 0xc4 ||
 	    field[2] != CRYPTO_SIGNATURE_BYTES)
 		return SL_EINVAL;
+	/* canonical: 0x00 0x01 (version 1), 0x01 then the type as a positive fixint */
+	if (len > 4 && bytes[3] == RECORD_KEY_TYPE && bytes[4] == RECORD_REGISTRY)
+		return SL_EINVAL; /* its cosignatures sit inside the body: re-encode instead */
 	size_t start = out->len;
 	uint8_t unsigned_header = (uint8_t)(header - 1); /* one key fewer */
 	int rc = sl_buf_append(out, &unsigned_header, 1);
@@ -272,4 +321,77 @@ int record_verify(const struct record *record, const struct crypto_public_key *p
 				   record->signature);
 	sl_buf_free(&unsigned_bytes);
 	return rc == SL_EOVERSIZE ? SL_EBADSIG : rc;
+}
+
+static int cosign_message(const struct record *record, struct sl_buf *out)
+{
+	if (record->type != RECORD_REGISTRY)
+		return SL_EINVAL;
+	return record_write(record, false, out);
+}
+
+static int cosignature_compare(const void *a, const void *b)
+{
+	const struct record_cosignature *x = a, *y = b;
+	return memcmp(x->key_id.bytes, y->key_id.bytes, sizeof x->key_id.bytes);
+}
+
+int record_cosign(struct record *record, const struct crypto_secret_key *sk)
+{
+	assert(record != NULL);
+	assert(sk != NULL);
+	int rc = record_validate(record, NULL);
+	if (rc != 0 || record->type != RECORD_REGISTRY || !record->has_signature)
+		return rc != 0 ? rc : SL_EINVAL; /* signed first: key id and nonce are then fixed */
+	if (record->cosignature_count >= RECORD_COSIGNATURES_MAX)
+		return SL_ELIMIT;
+	struct record_cosignature mine;
+	struct crypto_public_key pk;
+	crypto_secret_key_public(sk, &pk);
+	crypto_key_id_of(&pk, &mine.key_id);
+	for (size_t i = 0; i < record->cosignature_count; i++)
+		if (memcmp(record->cosignatures[i].key_id.bytes, mine.key_id.bytes, sizeof mine.key_id.bytes) == 0)
+			return SL_EEXIST;
+	struct sl_buf message;
+	sl_buf_init(&message, RECORD_SCRATCH_BYTES_MAX);
+	rc = cosign_message(record, &message);
+	if (rc == 0)
+		rc = crypto_sign(sk, RECORD_COSIGN_DOMAIN, message.data, message.len, mine.signature);
+	sl_buf_free(&message);
+	if (rc != 0)
+		return rc;
+	size_t count = record->cosignature_count;
+	struct record_cosignature *all = malloc((count + 1) * sizeof *all);
+	if (all == NULL)
+		return SL_ENOMEM;
+	if (count > 0)
+		memcpy(all, record->cosignatures, count * sizeof *all);
+	all[count] = mine;
+	qsort(all, count + 1, sizeof *all, cosignature_compare); /* record_validate: ascending */
+	if (record->owns_cosignatures)
+		free((void *)(uintptr_t)record->cosignatures);
+	record->cosignatures = all;
+	record->cosignature_count = count + 1;
+	record->owns_cosignatures = true;
+	return 0;
+}
+
+int record_cosignature_verify(const struct record *record, size_t i, const struct crypto_public_key *pk)
+{
+	assert(record != NULL);
+	assert(pk != NULL);
+	if (record->type != RECORD_REGISTRY || i >= record->cosignature_count)
+		return SL_EBADSIG;
+	struct crypto_key_id id;
+	crypto_key_id_of(pk, &id);
+	const struct record_cosignature *c = &record->cosignatures[i];
+	if (memcmp(id.bytes, c->key_id.bytes, sizeof id.bytes) != 0)
+		return SL_EBADSIG; /* the cosignature names another key */
+	struct sl_buf message;
+	sl_buf_init(&message, RECORD_SCRATCH_BYTES_MAX);
+	int rc = cosign_message(record, &message);
+	if (rc == 0)
+		rc = crypto_verify(pk, RECORD_COSIGN_DOMAIN, message.data, message.len, c->signature);
+	sl_buf_free(&message);
+	return rc == SL_EOVERSIZE || rc == SL_EINVAL ? SL_EBADSIG : rc;
 }

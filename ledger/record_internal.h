@@ -52,11 +52,30 @@ enum record_field {
 	RECORD_FIELD_CATEGORY,
 	RECORD_FIELD_REFS,
 	RECORD_FIELD_TEXT,
+	RECORD_FIELD_ORIGIN,	     /* checkpoint */
+	RECORD_FIELD_SIZE,	     /* checkpoint */
+	RECORD_FIELD_ROOT,	     /* checkpoint */
+	RECORD_FIELD_NOTE_SIGNATURE, /* checkpoint */
+	RECORD_FIELD_OPERATION,	     /* registry */
+	RECORD_FIELD_SUBJECT_SITE,   /* registry */
+	RECORD_FIELD_PUBLIC_KEY,     /* registry */
+	RECORD_FIELD_NODE_ID,	     /* registry */
+	RECORD_FIELD_PEER_ADDR,	     /* registry */
+	RECORD_FIELD_CLIENT_ADDR,    /* registry */
+	RECORD_FIELD_ROLE,	     /* registry */
+	RECORD_FIELD_COSIGNATURES,   /* registry; never in the unsigned encoding */
 };
-#define RECORD_BODY_KEYS_MAX 4 /* the widest body (commission) has keys 0..3 */
+#define RECORD_BODY_KEYS_MAX 8 /* the widest body (registry) has keys 0..7 */
+#define RECORD_REGISTRY_KEY_COSIGNATURES 7
 
-/* record_body_schema[type][key]: the field at that body key. All listed fields are required. */
+/* record_body_schema[type][key]: the field at that body key. All listed fields are required,
+ * except in registry bodies, where record_body_keys says which are present. */
 extern const enum record_field record_body_schema[RECORD_TYPE_MAX + 1][RECORD_BODY_KEYS_MAX];
+
+/* Bit mask of the body keys a record of this type (and, for registry records, this operation)
+ * carries; with_cosignatures false leaves out the registry cosignatures (the unsigned encoding).
+ * A registry record with an operation out of range allows every key (validation refuses it). */
+uint64_t record_body_keys(const struct record *record, bool with_cosignatures);
 
 /* Byte bounds the decoder applies while reading (longer: SL_EOVERSIZE). Text limits count code
  * points, and a code point takes at most 4 bytes in UTF-8 (RFC 3629). */

@@ -15,7 +15,10 @@
 static const char *const type_names[] = {
 	NULL,	       "commission", "commission-container", "aggregate", "disaggregate", "ship",
 	"receive",     "decommission", "revert",	      "lock",	   "unlock",	   "deviation",
+	"checkpoint",  "registry",
 };
+static const char *const registry_op_names[] = { NULL, "site-add", "site-remove", "key-add", "key-revoke" };
+static const char *const registry_role_names[] = { NULL, "voter", "learner" };
 static const char *const meaning_names[] = { NULL, "authored", "reviewed", "approved" };
 static const char *const decommission_names[] = {
 	NULL,	  "dispensed", "destroyed", "sample",  "free_sample",
@@ -34,6 +37,8 @@ _Static_assert(NAME_TABLE_SIZE(decommission_names) == DECOMMISSION_REASON_MAX + 
 _Static_assert(NAME_TABLE_SIZE(scope_names) == LOCK_SCOPE_GTIN + 1, "a name per lock scope");
 _Static_assert(NAME_TABLE_SIZE(lock_reason_names) == LOCK_WITHDRAWAL + 1, "a name per lock reason");
 _Static_assert(NAME_TABLE_SIZE(category_names) == DEVIATION_CATEGORY_MAX + 1, "a name per category");
+_Static_assert(NAME_TABLE_SIZE(registry_op_names) == REGISTRY_OP_MAX + 1, "a name per registry operation");
+_Static_assert(NAME_TABLE_SIZE(registry_role_names) == REGISTRY_ROLE_MAX + 1, "a name per registry role");
 
 static const char *name_of(const char *const *table, size_t size, int value)
 {
@@ -67,6 +72,8 @@ NAME_FUNCTIONS(decommission_reason, decommission_names)
 NAME_FUNCTIONS(lock_scope, scope_names)
 NAME_FUNCTIONS(lock_reason, lock_reason_names)
 NAME_FUNCTIONS(deviation_category, category_names)
+NAME_FUNCTIONS(registry_op, registry_op_names)
+NAME_FUNCTIONS(registry_role, registry_role_names)
 
 static const char *const key_names[RECORD_KEY_COUNT] = {
 	"version", "type",  "site",	  "key_id",	"actor", "meaning",
@@ -94,8 +101,20 @@ static const char *const field_names[] = {
 	[RECORD_FIELD_CATEGORY] = "category",
 	[RECORD_FIELD_REFS] = "refs",
 	[RECORD_FIELD_TEXT] = "text",
+	[RECORD_FIELD_ORIGIN] = "origin",
+	[RECORD_FIELD_SIZE] = "size",
+	[RECORD_FIELD_ROOT] = "root",
+	[RECORD_FIELD_NOTE_SIGNATURE] = "signature",
+	[RECORD_FIELD_OPERATION] = "operation",
+	[RECORD_FIELD_SUBJECT_SITE] = "site",
+	[RECORD_FIELD_PUBLIC_KEY] = "public_key",
+	[RECORD_FIELD_NODE_ID] = "node_id",
+	[RECORD_FIELD_PEER_ADDR] = "peer",
+	[RECORD_FIELD_CLIENT_ADDR] = "client",
+	[RECORD_FIELD_ROLE] = "role",
+	[RECORD_FIELD_COSIGNATURES] = "cosignatures",
 };
-_Static_assert(NAME_TABLE_SIZE(field_names) == RECORD_FIELD_TEXT + 1, "a name per body field");
+_Static_assert(NAME_TABLE_SIZE(field_names) == RECORD_FIELD_COSIGNATURES + 1, "a name per body field");
 
 const char *record_field_name(enum record_field field)
 {

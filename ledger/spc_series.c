@@ -9,6 +9,8 @@
  *     a line (docs/lifecycle.md "Audit trail").
  *  3. Days and shifts come from the record's event time: when the work was done at the site,
  *     which is what a shift supervisor compares. The ledger time only orders entries.
+ *  4. Checkpoint records are left out: nodes write them on a timer, they are not work done on a
+ *     line, and counting them would dilute every rate.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +115,7 @@ static int count_record(struct collector *c, const struct ledger_entry *entry, c
 {
 	const struct spc_options *o = c->options;
 	char site[STORE_SITE_SIZE], line[SPC_LINE_SIZE];
-	if (!authenticated(entry->outcome) || record->event_time_ms < o->since_ms ||
+	if (!authenticated(entry->outcome) || record->type == RECORD_CHECKPOINT || record->event_time_ms < o->since_ms ||
 	    sl_str_copy(record->site, site, sizeof site) != 0 || sl_str_copy(record->actor, line, sizeof line) != 0)
 		return 0;
 	if ((o->site != NULL && strcmp(o->site, site) != 0) || (o->line != NULL && strcmp(o->line, line) != 0))

@@ -1,18 +1,23 @@
 /* node/client.c — the client API: raw nanomsg REP (many requests in flight, each reply routed by
  * its SP header), request authentication, local reads, and group commit of submissions.
  *
- * A request is authenticated first: its key id must name a registered, unrevoked key in this
- * node's keys table and its signature must verify (proto.h). A submission is then checked:
- * every record decodes and names the key's own site (a site writes only its own records).
- * Followers answer REDIRECT with the leader's client address (the CLI follows it; docs/decisions.md
- * D11). The leader queues the request; node_clients_propose packs whole queued requests, oldest
+ * A request that decodes takes a slot and goes to the libuv thread pool (node/verify.c): its key
+ * id must name a registered, unrevoked key in this node's keys table and its signature must
+ * verify (proto.h); a submission arriving at the leader is then checked there too: every record
+ * decodes, names the key's own site (a site writes only its own records) and carries no bad
+ * signature. Back on the loop thread (verify_done) a refusal is answered, a read is served with
+ * the loop's own read transaction, and a submission is queued (D15). Followers answer REDIRECT
+ * with the leader's client address (the CLI follows it; docs/decisions.md D12). The leader
+ * queues the request; node_clients_propose packs whole queued requests, oldest
  * first, into one raft entry of at most batch_records records (group commit, DESIGN.md step 3),
  * stamped with the leader's clock; node_clients_applied answers each request with its outcomes
  * when that entry is applied here, or UNAVAILABLE when another entry took its index. */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +30,7 @@ const struct node_peer_config *node_peer_by_id(const struct node *n, uint64_t id
 	for (size_t i = 0; i < n->config.peer_count; i++)
 		if (n->config.peers[i].id == id)
 			return &n->config.peers[i];
-	return NULL;
+	return node_membership_peer(n, id); /* a node added by a registry record */
 }
 
 /* Send resp on the route `control` (ownership passes to nanomsg on success) and free it otherwise. */
@@ -127,33 +132,6 @@ static void reply_item_status(struct node *n, void *control, store_txn *txn, str
 	reply_send(n, control, &resp);
 }
 
-/* Every record decodes and belongs to the key's site. 0, or a reply was sent. */
-static int records_check(struct node *n, void *control, const struct proto_request *req, const char *key_site)
-{
-	for (size_t i = 0; i < req->record_count; i++) {
-		struct record record;
-		struct sl_error_detail detail = { "" };
-		char why[PROTO_TEXT_BYTES];
-		int rc = record_decode(req->records[i].bytes, req->records[i].len, &record, &detail);
-		if (rc != 0) {
-			snprintf(why, sizeof why, "record %zu: %s %.160s", i + 1, sl_strerror(rc), detail.text);
-			n->counters.client_invalid++;
-			reply_simple(n, control, PROTO_INVALID, why);
-			return -1;
-		}
-		bool own = sl_str_eq_cstr(record.site, key_site);
-		record_clear(&record);
-		if (!own) {
-			snprintf(why, sizeof why, "record %zu: a key of site %s writes only that site's records", i + 1,
-				 key_site);
-			n->counters.client_refused++;
-			reply_simple(n, control, PROTO_REFUSED, why);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static enum raft_role role_of(const struct node *n)
 {
 	struct raft_status st;
@@ -169,70 +147,108 @@ static struct node_slot *slot_take(struct node *n)
 	return NULL;
 }
 
-static void submit_queue(struct node *n, void *control, void *bytes, const struct proto_request *req)
+static struct node_slot *slot_of_work(uv_work_t *work)
 {
-	struct node_slot *s = slot_take(n);
-	if (s == NULL) {
-		reply_simple(n, control, PROTO_BUSY, "too many pending requests; retry");
-		nn_freemsg(bytes);
-		return;
-	}
-	s->state = SLOT_QUEUED;
-	s->control = control;
-	s->bytes = bytes;
-	s->req = *req; /* borrows from bytes, which the slot now owns */
-	s->arrival = ++n->arrivals;
-	s->index = s->term = 0;
-	s->deadline_ms = node_clock_ms() + NODE_CLIENT_TIMEOUT_MS;
+	return (struct node_slot *)(void *)((char *)work - offsetof(struct node_slot, work));
 }
 
-/* Authenticate; then answer a read or queue a submission. Takes ownership of control and bytes. */
+/* Thread pool: the request's verdict into its slot (node/verify.c). */
+static void verify_work(uv_work_t *work)
+{
+	struct node *n = work->data;
+	struct node_slot *s = slot_of_work(work);
+	node_verify_request(replica_store(n->rp), n->verified, &s->req, s->verify_records, &s->verdict);
+}
+
+/* An authentic request: answer a read, queue a submission (the leader's), or redirect. */
+static void request_dispatch(struct node *n, struct node_slot *s)
+{
+	if (s->req.type == PROTO_NODE_STATUS) {
+		reply_node_status(n, s->control);
+	} else if (s->req.type == PROTO_ITEM_STATUS) {
+		store_txn *txn = NULL; /* the loop's own read txn: never blocks the storage thread */
+		int rc = store_txn_begin(replica_store(n->rp), false, &txn);
+		if (rc == 0)
+			reply_item_status(n, s->control, txn, s->req.item);
+		else
+			reply_simple(n, s->control, PROTO_UNAVAILABLE, sl_strerror(rc));
+		if (txn != NULL)
+			store_txn_abort(txn);
+	} else if (s->req.type == PROTO_CHECKPOINT) {
+		node_checkpoint_request(n, s->control); /* any node signs its own; answered when submitted */
+	} else if (s->req.type == PROTO_QUERY || s->req.type == PROTO_EXPORT) {
+		node_query_request(n, s->control, &s->req); /* served locally by any node (node/query.c) */
+	} else if (s->req.type == PROTO_MEMBERS || s->req.type == PROTO_MEMBER_CHANGE ||
+		   s->req.type == PROTO_LEADER_TRANSFER) {
+		node_admin_request(n, s->control, &s->req); /* node/admin.c */
+	} else if (s->req.type != PROTO_SUBMIT) {
+		n->counters.client_invalid++;
+		reply_simple(n, s->control, PROTO_INVALID, "request type not served by this node");
+	} else if (role_of(n) != RAFT_LEADER) {
+		reply_not_leader(n, s->control);
+	} else if (!s->verify_records) {
+		reply_simple(n, s->control, PROTO_UNAVAILABLE, "became the leader during the request; retry");
+	} else {
+		s->state = SLOT_QUEUED; /* node_drive proposes it (arrival order kept) */
+		s->deadline_ms = node_clock_ms() + NODE_CLIENT_TIMEOUT_MS;
+		return;
+	}
+	s->control = NULL; /* the reply took it */
+	slot_free(s);
+}
+
+/* Loop thread, after verify_work (or its cancellation). */
+static void verify_done(uv_work_t *work, int status)
+{
+	struct node *n = work->data;
+	struct node_slot *s = slot_of_work(work);
+	assert(s->state == SLOT_VERIFYING);
+	const struct node_verdict *v = &s->verdict;
+	if (status != 0 || n->stopping) {
+		slot_reply(n, s, PROTO_UNAVAILABLE, "node shutting down; retry");
+	} else if (v->code != PROTO_OK) {
+		if (v->count_invalid)
+			n->counters.client_invalid++;
+		else if (v->code == PROTO_REFUSED)
+			n->counters.client_refused++;
+		if (v->log)
+			node_log("warn", "client refused", "why=\"%s\"", v->message);
+		slot_reply(n, s, v->code, v->message);
+	} else {
+		request_dispatch(n, s);
+	}
+}
+
+/* Decode, then hand the request to the thread pool in a slot. Takes ownership of control and bytes. */
 static void request_handle(struct node *n, void *control, void *bytes, size_t len)
 {
-	static struct proto_request req; /* loop thread only; copied into a slot when queued */
+	static struct proto_request req; /* loop thread only; copied into the slot */
 	struct sl_error_detail detail = { "" };
 	int rc = proto_request_decode(bytes, len, &req, &detail);
+	struct node_slot *s = rc == 0 ? slot_take(n) : NULL;
 	if (rc != 0) {
 		char why[PROTO_TEXT_BYTES];
 		snprintf(why, sizeof why, "malformed request: %s %.160s", sl_strerror(rc), detail.text);
 		n->counters.client_invalid++;
 		reply_simple(n, control, PROTO_INVALID, why);
+	} else if (s == NULL) {
+		reply_simple(n, control, PROTO_BUSY, "too many pending requests; retry");
+	}
+	if (s == NULL) {
 		nn_freemsg(bytes);
 		return;
 	}
-	store_txn *txn = NULL;
-	struct store_key key;
-	memset(&key, 0, sizeof key);
-	rc = store_txn_begin(replica_store(n->rp), false, &txn);
-	if (rc == 0)
-		rc = store_key_get(txn, req.key_id.bytes, &key);
-	struct crypto_public_key pk;
-	memcpy(pk.bytes, key.public_key, sizeof pk.bytes);
-	const char *refusal = rc == SL_ENOENT			      ? "unknown key: not registered at this node"
-			      : rc != 0				      ? NULL
-			      : key.revoked			      ? "revoked key"
-			      : proto_request_verify(&req, &pk) != 0 ? "request signature does not verify"
-								      : NULL;
-	if (rc != 0 && rc != SL_ENOENT) {
-		reply_simple(n, control, PROTO_UNAVAILABLE, sl_strerror(rc));
-	} else if (refusal != NULL) {
-		n->counters.client_refused++;
-		node_log("warn", "client refused", "why=\"%s\"", refusal);
-		reply_simple(n, control, PROTO_REFUSED, refusal);
-	} else if (req.type == PROTO_NODE_STATUS) {
-		reply_node_status(n, control);
-	} else if (req.type == PROTO_ITEM_STATUS) {
-		reply_item_status(n, control, txn, req.item);
-	} else if (role_of(n) != RAFT_LEADER || n->stopping) {
-		reply_not_leader(n, control);
-	} else if (records_check(n, control, &req, key.site) == 0) {
-		submit_queue(n, control, bytes, &req);
-		bytes = NULL; /* the slot owns it */
-	}
-	if (txn != NULL)
-		store_txn_abort(txn);
-	if (bytes != NULL)
-		nn_freemsg(bytes);
+	s->state = SLOT_VERIFYING;
+	s->control = control;
+	s->bytes = bytes;
+	s->req = req; /* borrows from bytes, which the slot now owns */
+	s->arrival = ++n->arrivals;
+	s->index = s->term = 0;
+	s->deadline_ms = node_clock_ms() + NODE_CLIENT_TIMEOUT_MS;
+	s->verify_records = req.type == PROTO_SUBMIT && role_of(n) == RAFT_LEADER;
+	s->work.data = n;
+	if (uv_queue_work(n->loop, &s->work, verify_work, verify_done) != 0)
+		slot_reply(n, s, PROTO_UNAVAILABLE, "cannot verify the request now; retry");
 }
 
 static void client_poll_cb(uv_poll_t *handle, int status, int events)
@@ -358,13 +374,17 @@ void node_clients_expire(struct node *n)
 	uint64_t now = node_clock_ms();
 	for (size_t i = 0; i < NODE_CLIENT_PENDING_MAX; i++) {
 		struct node_slot *s = &n->slots[i];
-		if (s->state != SLOT_FREE && now > s->deadline_ms)
+		bool waiting = s->state == SLOT_QUEUED || s->state == SLOT_PROPOSED; /* a worker owns VERIFYING */
+		if (waiting && now > s->deadline_ms)
 			slot_reply(n, s, PROTO_TIMEOUT, "not applied in time; outcome unknown (a retry is safe)");
 	}
+	node_queries_expire(n);
 }
 
 int node_clients_open(struct node *n)
 {
+	if (node_queries_open(n) != 0)
+		return SL_ENOMEM;
 	n->slots = calloc(NODE_CLIENT_PENDING_MAX, sizeof *n->slots);
 	if (n->slots == NULL)
 		return SL_ENOMEM;
@@ -388,17 +408,24 @@ int node_clients_open(struct node *n)
 
 void node_clients_fail_all(struct node *n, const char *why)
 {
+	node_queries_fail_all(n, why);
 	for (size_t i = 0; n->slots != NULL && i < NODE_CLIENT_PENDING_MAX; i++)
-		if (n->slots[i].state != SLOT_FREE)
+		if (n->slots[i].state == SLOT_QUEUED || n->slots[i].state == SLOT_PROPOSED) /* verify_done answers */
 			slot_reply(n, &n->slots[i], PROTO_UNAVAILABLE, why);
 }
 
 void node_clients_close(struct node *n)
 {
 	node_clients_fail_all(n, "node shutting down; retry");
+	node_queries_close(n);
 	free(n->slots);
 	n->slots = NULL;
 	if (n->client_sock >= 0)
 		nn_close(n->client_sock);
 	n->client_sock = -1;
+}
+
+void node_clients_reply(struct node *n, void *control, const struct proto_response *resp)
+{
+	reply_send(n, control, resp);
 }

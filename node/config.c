@@ -50,6 +50,10 @@ static const struct key_spec keys[] = {
 	TOP_NUM("election_ticks", false, 2, RAFT_ELECTION_TICKS_MAX, election_ticks),
 	TOP_NUM("heartbeat_ticks", false, 1, RAFT_ELECTION_TICKS_MAX, heartbeat_ticks),
 	TOP_NUM("batch_records", false, 1, REPLICA_BATCH_RECORDS_MAX, batch_records),
+	TOP_NUM("compact_every", false, 0, NODE_COMPACT_EVERY_MAX, compact_every),
+	TOP_NUM("checkpoint_every_ms", false, 0, NODE_EVERY_MS_MAX, checkpoint_every_ms),
+	TOP_NUM("spc_every_ms", false, 0, NODE_EVERY_MS_MAX, spc_every_ms),
+	TOP_NUM("join", false, 0, 1, join),
 	TOP_OPT("metrics_listen", KIND_HTTP_ADDR, metrics_listen),
 	TOP_OPT("events_listen", KIND_ADDR, events_listen),
 	{ "id", true, KIND_NUMBER, true, 1, NODE_ID_MAX, offsetof(struct node_peer_config, id), sizeof(uint64_t) },
@@ -222,6 +226,9 @@ static void defaults_set(struct node_config *c)
 	c->election_ticks = NODE_ELECTION_TICKS_DEFAULT;
 	c->heartbeat_ticks = NODE_HEARTBEAT_TICKS_DEFAULT;
 	c->batch_records = REPLICA_BATCH_RECORDS_MAX;
+	c->checkpoint_every_ms = NODE_CHECKPOINT_EVERY_MS_DEFAULT;
+	c->spc_every_ms = NODE_SPC_EVERY_MS_DEFAULT;
+	c->compact_every = NODE_COMPACT_EVERY_DEFAULT;
 }
 
 int node_config_parse(const char *text, size_t len, const char *base_dir, struct node_config *out,

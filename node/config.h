@@ -12,6 +12,12 @@
  *     tick_ms = 50  election_ticks = 10  heartbeat_ticks = 2  batch_records = 256   (optional)
  *     metrics_listen = 127.0.0.1:9400  # Prometheus metrics over HTTP (optional; absent = none)
  *     events_listen = tcp://127.0.0.1:7480 # nanomsg PUB of commits, rejections, alarms (optional)
+ *     checkpoint_every_ms = 60000      # sign and submit a checkpoint this often; 0 = never (optional)
+ *     spc_every_ms = 60000             # chart SPC and raise alarms at most this often; 0 = never
+ *     join = 1                         # joins a running cluster (`member add`) instead of bootstrapping
+ *                                      # one from id + peers; default 0 (optional)
+ *     compact_every = 10000            # raft entries applied past the compaction point before
+ *                                      # compacting the log; 0 = never (optional)
  *     [peer dc-lyon]
  *     id = 2  site = dc-lyon  peer = tcp://...  client = tcp://...  public_key = dc-lyon.key.pub
  *
@@ -42,6 +48,14 @@
 #define NODE_ELECTION_TICKS_DEFAULT 10
 #define NODE_HEARTBEAT_TICKS_DEFAULT 2
 #define NODE_HTTP_ADDR_BYTES 32 /* "255.255.255.255:65535" and room to spare */
+#define NODE_EVERY_MS_MAX 86400000u /* periodic work runs at least daily when enabled */
+#define NODE_CHECKPOINT_EVERY_MS_DEFAULT 60000u /* a site attests the ledger once a minute */
+#define NODE_SPC_EVERY_MS_DEFAULT 60000u	 /* SPC charts are checked once a minute */
+/* Log compaction: 10000 entries of up to 256 records keep restarts and slow followers on the log
+ * for minutes of traffic; the ceiling leaves the in-memory log (RAFT_LOG_ENTRIES_MAX) room for
+ * the uncommitted tail. */
+#define NODE_COMPACT_EVERY_DEFAULT 10000
+#define NODE_COMPACT_EVERY_MAX (RAFT_LOG_ENTRIES_MAX / 2)
 
 struct node_peer_config {
 	char name[RECORD_SITE_SIZE]; /* from the section header */
@@ -63,6 +77,10 @@ struct node_config {
 	unsigned election_ticks;
 	unsigned heartbeat_ticks;
 	unsigned batch_records; /* 1..REPLICA_BATCH_RECORDS_MAX records per raft entry */
+	uint64_t compact_every; /* replica_config.compact_every: 0..NODE_COMPACT_EVERY_MAX, 0 = never */
+	unsigned checkpoint_every_ms; /* 0..NODE_EVERY_MS_MAX; 0 = no periodic checkpoints */
+	unsigned spc_every_ms;	      /* 0..NODE_EVERY_MS_MAX; 0 = no SPC alarms */
+	unsigned join;		      /* 1: start without a configuration of its own (node/membership.c) */
 	char metrics_listen[NODE_HTTP_ADDR_BYTES];	 /* IPv4:PORT; "" = no metrics endpoint */
 	char events_listen[NODE_CONFIG_ADDR_BYTES]; /* nanomsg address; "" = no events */
 	struct node_peer_config peers[NODE_PEERS_MAX];

@@ -5,7 +5,9 @@
  *     commit {"raft_index":7,"seq":12,"ledger_time_ms":...,"record_id":"<64 hex>","type":"commission",
  *             "site":"mfg","outcome":"ACCEPTED"}
  *     reject {... the same fields, "outcome":"DUPLICATE_COMMISSION"}
- *     alarm {"alarm":"divergence"|"cycle_failed","what":"...","at_ms":...}
+ *     alarm {"alarm":"divergence"|"cycle_failed"|"checkpoint"|"spc","what":"...",
+ *            "site":"...","line":"...","rule":"...","records":[seq,...],"at_ms":...}
+ *            (site, line, rule and records only when the alarm has them: node/alarms.c)
  * One commit/reject per record applied on this node (every replica publishes the same records in
  * the same order; subscribe to one node, or de-duplicate on seq).
  *
@@ -98,11 +100,40 @@ int node_event_record_format(const struct node_event_record *e, char *out, size_
 int node_event_alarm_format(const char *alarm, const char *what, uint64_t at_ms, char *out, size_t cap,
 			    size_t *len_out)
 {
+	const struct node_alarm a = { .kind = alarm, .what = what };
+	return node_event_alarm_format_full(&a, at_ms, out, cap, len_out);
+}
+
+#define NODE_EVENT_RULE_BYTES_MAX 16 /* "beyond", "run" */
+/* The longest alarm: kind, what and line cut at NODE_EVENT_WHAT_BYTES_MAX, site and rule at theirs,
+ * every byte escaped as \u00XX (6 bytes), the records, the names and punctuation. */
+_Static_assert(6 * (3 * NODE_EVENT_WHAT_BYTES_MAX + RECORD_SITE_CHARS_MAX + NODE_EVENT_RULE_BYTES_MAX) +
+			       NODE_ALARM_SEQS_MAX * 21 + 128 <=
+		       NODE_EVENT_BYTES_MAX,
+	       "every alarm fits one event message");
+
+int node_event_alarm_format_full(const struct node_alarm *a, uint64_t at_ms, char *out, size_t cap, size_t *len_out)
+{
 	struct json j = { .out = out, .cap = cap, .full = cap == 0 };
 	put(&j, "alarm {\"alarm\":");
-	put_string(&j, alarm, NODE_EVENT_WHAT_BYTES_MAX);
+	put_string(&j, a->kind, NODE_EVENT_WHAT_BYTES_MAX);
 	put(&j, ",\"what\":");
-	put_string(&j, what, NODE_EVENT_WHAT_BYTES_MAX);
+	put_string(&j, a->what, NODE_EVENT_WHAT_BYTES_MAX);
+	const char *names[] = { "site", "line", "rule" };
+	const char *values[] = { a->site, a->line, a->rule };
+	const size_t caps[] = { RECORD_SITE_CHARS_MAX, NODE_EVENT_WHAT_BYTES_MAX, NODE_EVENT_RULE_BYTES_MAX };
+	for (size_t i = 0; i < 3; i++) {
+		if (values[i] == NULL)
+			continue;
+		put(&j, ",\"%s\":", names[i]);
+		put_string(&j, values[i], caps[i]);
+	}
+	if (a->seq_count > 0) {
+		put(&j, ",\"records\":[");
+		for (size_t i = 0; i < a->seq_count && i < NODE_ALARM_SEQS_MAX; i++)
+			put(&j, "%s%" PRIu64, i ? "," : "", a->seqs[i]);
+		put(&j, "]");
+	}
 	put(&j, ",\"at_ms\":%" PRIu64 "}", at_ms);
 	return json_end(&j, len_out);
 }
@@ -148,11 +179,18 @@ void node_events_applied(struct node *n, const struct replica_applied *a)
 
 void node_events_alarm(struct node *n, const char *alarm, const char *what)
 {
+	const struct node_alarm a = { .kind = alarm, .what = what };
+	node_events_alarm_full(n, &a);
+}
+
+void node_events_alarm_full(struct node *n, const struct node_alarm *a)
+{
+	n->metrics.alarms_total[node_alarm_kind_of(a->kind)]++; /* counted with or without subscribers */
 	if (n->events_sock < 0)
 		return;
 	char text[NODE_EVENT_BYTES_MAX];
 	size_t len = 0;
-	if (node_event_alarm_format(alarm, what, node_clock_ms(), text, sizeof text, &len) == 0)
+	if (node_event_alarm_format_full(a, node_clock_ms(), text, sizeof text, &len) == 0)
 		publish(n, text, len);
 	else
 		n->metrics.events_dropped_total++;

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ledger/reason.h"
 #include "node/metrics.h"
@@ -20,6 +21,26 @@ _Static_assert(OUTCOME_COUNT <= NODE_METRICS_OUTCOMES_MAX, "every ledger outcome
 const double node_metrics_cycle_bounds[NODE_METRICS_CYCLE_BUCKETS] = {
 	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 };
+
+const char *const node_snapshot_fail_names[NODE_SNAPSHOT_FAIL_COUNT] = {
+	[NODE_SNAPSHOT_FAIL_OVERSIZE] = "oversize",	    [NODE_SNAPSHOT_FAIL_MALFORMED] = "malformed",
+	[NODE_SNAPSHOT_FAIL_INCONSISTENT] = "inconsistent", [NODE_SNAPSHOT_FAIL_HASH] = "hash",
+	[NODE_SNAPSHOT_FAIL_IO] = "io",			    [NODE_SNAPSHOT_FAIL_TIMEOUT] = "timeout",
+};
+
+const char *const node_alarm_kind_names[NODE_ALARM_KIND_COUNT] = {
+	[NODE_ALARM_DIVERGENCE] = "divergence", [NODE_ALARM_CYCLE_FAILED] = "cycle_failed",
+	[NODE_ALARM_CHECKPOINT] = "checkpoint", [NODE_ALARM_SPC] = "spc",
+	[NODE_ALARM_OTHER] = "other",
+};
+
+enum node_alarm_kind node_alarm_kind_of(const char *name)
+{
+	for (int k = 0; k < NODE_ALARM_OTHER; k++)
+		if (name != NULL && strcmp(name, node_alarm_kind_names[k]) == 0)
+			return (enum node_alarm_kind)k;
+	return NODE_ALARM_OTHER;
+}
 
 void node_metrics_cycle_observe(struct node_metrics *m, uint64_t duration_ns)
 {
@@ -165,6 +186,36 @@ static void peer_section(struct text *t, const struct node_metrics *m, uint64_t 
 		m->peer_unknown_sender_total);
 }
 
+static void snapshot_section(struct text *t, const struct node_metrics_snapshot *s)
+{
+	gauge(t, "siteledger_raft_compaction_index",
+	      "Raft index of the last log compaction here (a follower behind it catches up by snapshot).",
+	      s->compaction_index);
+	counter(t, "siteledger_snapshot_sent_total",
+		"Leader: snapshot transfers a follower acknowledged complete and hash-checked.", s->sent_total);
+	counter(t, "siteledger_snapshot_send_failed_total",
+		"Leader: snapshot transfers refused, timed out, superseded or not exported (raft retries).",
+		s->send_failed_total);
+	counter(t, "siteledger_snapshot_sent_bytes_total", "Leader: snapshot bytes sent, resends included.",
+		s->bytes_sent_total);
+	counter(t, "siteledger_snapshot_received_total", "Follower: snapshot transfers complete and hash-checked.",
+		s->received_total);
+	counter(t, "siteledger_snapshot_received_bytes_total", "Follower: snapshot bytes received in order.",
+		s->bytes_received_total);
+	head(t, "siteledger_snapshot_receive_failed_total", "counter",
+	     "Follower: snapshot transfers refused or abandoned, by reason.");
+	for (size_t i = 0; i < NODE_SNAPSHOT_FAIL_COUNT; i++)
+		emit(t, "siteledger_snapshot_receive_failed_total{reason=\"%s\"} %" PRIu64 "\n", node_snapshot_fail_names[i],
+		     s->receive_failed_total[i]);
+	counter(t, "siteledger_snapshot_chunks_ignored_total", "Stale, duplicate or unknown snapshot chunks and acks.",
+		s->chunks_ignored_total);
+	counter(t, "siteledger_snapshot_installed_total", "Snapshots installed into this node's ledger.",
+		s->installed_total);
+	counter(t, "siteledger_snapshot_divergences_total",
+		"Snapshot installs that found a ledger different from the leader's (alarm; the node stops).",
+		s->divergences_total);
+}
+
 int node_metrics_format(const struct node_metrics *m, uint64_t now_ms, char *out, size_t cap, size_t *len_out)
 {
 	struct text t = { .out = out, .cap = cap };
@@ -175,6 +226,7 @@ int node_metrics_format(const struct node_metrics *m, uint64_t now_ms, char *out
 	ledger_section(&t, m);
 	cycle_section(&t, m);
 	peer_section(&t, m, now_ms);
+	snapshot_section(&t, &m->snapshot);
 	counter(&t, "siteledger_client_refused_total",
 		"Client requests refused (unknown or revoked key, bad signature, other site's records).",
 		m->client_refused_total);
@@ -182,6 +234,9 @@ int node_metrics_format(const struct node_metrics *m, uint64_t now_ms, char *out
 		m->client_invalid_total);
 	counter(&t, "siteledger_events_published_total", "Events handed to the PUB socket.", m->events_published_total);
 	counter(&t, "siteledger_events_dropped_total", "Events the PUB socket did not take.", m->events_dropped_total);
+	head(&t, "siteledger_alarms_total", "counter", "Alarms raised here since start, by kind.");
+	for (int k = 0; k < NODE_ALARM_KIND_COUNT; k++)
+		emit(&t, "siteledger_alarms_total{kind=\"%s\"} %" PRIu64 "\n", node_alarm_kind_names[k], m->alarms_total[k]);
 	if (t.full)
 		return SL_ELIMIT;
 	*len_out = t.len;

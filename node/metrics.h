@@ -38,6 +38,44 @@ struct node_metrics_peer {
 	uint64_t dropped_malformed; /* opened but not a valid raft message for us */
 };
 
+/* Why an incoming snapshot transfer failed (node/snapshot.c); the metric's reason label. */
+enum node_snapshot_fail {
+	NODE_SNAPSHOT_FAIL_OVERSIZE = 0, /* larger than REPLICA_SNAPSHOT_BYTES_MAX or a chunk too big */
+	NODE_SNAPSHOT_FAIL_MALFORMED,	 /* a chunk that did not decode */
+	NODE_SNAPSHOT_FAIL_INCONSISTENT, /* a chunk that disagrees with its transfer */
+	NODE_SNAPSHOT_FAIL_HASH,	 /* the assembled bytes' SHA-256 differs from the sender's */
+	NODE_SNAPSHOT_FAIL_IO,		 /* the partial file could not be written or mapped */
+	NODE_SNAPSHOT_FAIL_TIMEOUT,	 /* no chunk for NODE_SNAP_STALL_MS */
+	NODE_SNAPSHOT_FAIL_COUNT
+};
+extern const char *const node_snapshot_fail_names[NODE_SNAPSHOT_FAIL_COUNT];
+
+struct node_metrics_snapshot {
+	uint64_t compaction_index; /* gauge: the raft log's compaction point here */
+	uint64_t sent_total;	    /* leader: transfers the follower acknowledged complete */
+	uint64_t send_failed_total; /* leader: refused, timed out, superseded or not exported */
+	uint64_t bytes_sent_total;  /* leader: snapshot bytes handed to peer queues (resends too) */
+	uint64_t received_total;    /* follower: complete, hash-checked transfers */
+	uint64_t bytes_received_total; /* follower: bytes taken in order */
+	uint64_t receive_failed_total[NODE_SNAPSHOT_FAIL_COUNT];
+	uint64_t chunks_ignored_total; /* stale, duplicate or unknown chunks and acks */
+	uint64_t installed_total;      /* snapshots installed into the ledger */
+	uint64_t divergences_total;    /* installs that found a different ledger (the node stops) */
+};
+
+/* Alarm kinds (docs/operations.md "Events"), the label of siteledger_alarms_total. */
+enum node_alarm_kind {
+	NODE_ALARM_DIVERGENCE = 0, /* a replica or a checkpoint record disagrees with this ledger */
+	NODE_ALARM_CYCLE_FAILED,   /* a store write failed; the node stops */
+	NODE_ALARM_CHECKPOINT,	   /* a checkpoint record's note signature does not verify */
+	NODE_ALARM_SPC,		   /* a p-chart out of control (above its limit, or a run above centre) */
+	NODE_ALARM_OTHER,
+	NODE_ALARM_KIND_COUNT
+};
+extern const char *const node_alarm_kind_names[NODE_ALARM_KIND_COUNT];
+/* The kind of an alarm name; NODE_ALARM_OTHER for names not in the table. */
+enum node_alarm_kind node_alarm_kind_of(const char *name);
+
 struct node_metrics {
 	/* gauges */
 	uint64_t raft_term;
@@ -57,6 +95,8 @@ struct node_metrics {
 	uint64_t client_invalid_total;
 	uint64_t events_published_total;
 	uint64_t events_dropped_total;
+	uint64_t alarms_total[NODE_ALARM_KIND_COUNT]; /* alarms raised, by kind */
+	struct node_metrics_snapshot snapshot;
 	struct node_metrics_peer peers[NODE_PEERS_MAX];
 	size_t peer_count;
 };

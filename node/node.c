@@ -1,19 +1,26 @@
-/* node/node.c — siteledgerd's loop: open the replica, peers and clients; tick; drive the Ready
- * cycles; stop cleanly on SIGTERM/SIGINT.
+/* node/node.c — siteledgerd's loop: open the replica, peers, clients and the storage thread;
+ * tick; drive the Ready cycles; stop cleanly on SIGTERM/SIGINT.
  *
- * Driving: every input (tick, peer message, client request) only steps the raft core or queues
- * work; the uv_prepare callback, which runs once per loop iteration before the loop blocks,
- * proposes queued client records (leader) and runs Ready cycles (replica_cycle: one LMDB write
- * transaction and fsync, then sends, then outcomes). At most NODE_CYCLES_PER_DRIVE_MAX cycles
- * per iteration; when more are due an idle handle keeps the loop from blocking.
+ * Driving (node.h "Threads", replica.h "Threads"): every input (tick, peer message, client
+ * request) only steps the raft core or queues work. node_drive — after inputs and once per loop
+ * iteration from the uv_prepare callback — does nothing while a Ready is in flight; otherwise it
+ * proposes the queued client records (leader; packing everything that queued during the last
+ * persist) and begins the next Ready. A Ready with something durable goes to the storage thread
+ * (node/storage.c); meanwhile the loop keeps ticking, stepping peer messages and serving
+ * clients. When the persist returns, node_ready_persisted finishes the Ready on the loop thread
+ * (sends, outcomes to clients, events, raft_advance) and drives again. A Ready with nothing to
+ * persist (heartbeats, votes refused without a term change) is finished at once, up to
+ * NODE_CYCLES_PER_DRIVE_MAX per drive; when more are due an idle handle keeps the loop from
+ * blocking.
  *
  * Observing: each tick publishes the metrics (node/metrics.h) to the HTTP thread; every applied
  * record becomes an event, and a divergence or a failed cycle an alarm (node/events.c).
  *
- * Stopping: the signal callback runs between cycles (one thread), so the current cycle has
- * finished; pending clients are told to retry, every handle is closed, the loop ends, and the
- * sockets, replica and key are released. Exit 0. A failed cycle (replica.h rule 2) stops the
- * node with exit 1: restarting reopens the store (CONVENTIONS.md 6).
+ * Stopping: SIGTERM/SIGINT first waits for the persist step in flight, if any (its clients are
+ * answered with their outcomes); then pending clients are told to retry, the storage thread is
+ * joined, every handle is closed, the loop ends, and the sockets, replica and key are released.
+ * Exit 0. A failed persist (replica.h rule 2: the store may be poisoned) stops the node with
+ * exit 1 and every pending client told to retry: restarting reopens the store (CONVENTIONS.md 6).
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -38,21 +45,29 @@ static void on_applied(void *ctx, const struct replica_applied *a)
 	for (size_t i = 0; i < a->results_count; i++)
 		node_metrics_outcome_count(&n->metrics, a->results[i].outcome);
 	node_events_applied(n, a);
+	node_checkpoint_applied(n, a); /* content seq; alarms for refused checkpoint records */
+	node_alarms_applied(n, a);     /* SPC */
+	node_snapshot_applied(n, a); /* releases the installed snapshot's mapping */
+	node_queries_applied(n); /* linearizable reads waiting for this index */
+	node_membership_applied(n, a); /* peer links follow configuration changes */
 }
 
+static void on_read_states(void *ctx, const struct raft_read_state *states, size_t count)
+{
+	node_queries_read_states(ctx, states, count);
+}
+
+/* Storage thread (persist step, replica.h T1): may read only what the loop handed over before
+ * the Ready began, and the bytes it returns must stay put until the Ready is finished. */
 static int on_snapshot_data(void *ctx, const struct raft_snapshot_meta *meta, const uint8_t **data, size_t *len)
 {
-	(void)ctx;
-	(void)meta;
-	(void)data;
-	(void)len;
-	return SL_ENOENT; /* never reached: snapshot messages are dropped on receipt (peer.c) */
+	return node_snapshot_data(ctx, meta, data, len); /* a pinned read-only mapping (node.h) */
 }
 
+/* Storage thread (persist step): keep the text; the loop logs it and raises the alarm. */
 static void on_diverged(void *ctx, const char *what)
 {
-	node_log("error", "divergence while installing a snapshot", "what=\"%s\"", what);
-	node_events_alarm(ctx, "divergence", what);
+	node_storage_diverged(ctx, what);
 }
 
 static uint64_t monotonic_ns(void)
@@ -108,15 +123,27 @@ static void close_walk_cb(uv_handle_t *handle, void *arg)
 		uv_close(handle, NULL);
 }
 
+/* No Ready in flight: answer whoever still waits, join the storage thread, close the handles
+ * (the loop ends once the thread pool's verifications have called back too). */
+static void node_stop_complete(struct node *n)
+{
+	assert(n->stopping);
+	assert(!n->storage.busy);
+	node_clients_fail_all(n, "node shutting down; retry");
+	node_storage_stop(n);
+	uv_walk(n->loop, close_walk_cb, NULL);
+}
+
 static void node_stop(struct node *n, int exit_code, const char *why)
 {
 	if (n->stopping)
 		return;
 	n->stopping = true;
 	n->exit_code = exit_code;
-	node_log(exit_code == 0 ? "info" : "error", "stopping", "why=\"%s\"", why);
-	node_clients_fail_all(n, "node shutting down; retry");
-	uv_walk(n->loop, close_walk_cb, NULL);
+	node_log(exit_code == 0 ? "info" : "error", "stopping", "why=\"%s\" persist_in_flight=%d", why,
+		 n->storage.busy);
+	if (!n->storage.busy)
+		node_stop_complete(n); /* else node_ready_persisted completes it */
 }
 
 static void role_watch(struct node *n)
@@ -139,42 +166,100 @@ static void idle_cb(uv_idle_t *idle)
 	(void)idle; /* being active keeps the loop from blocking; prepare_cb does the work */
 }
 
+/* A Ready failed (begin or persist): the store may be poisoned (replica.h rule 2). */
+static void ready_failed(struct node *n, int rc)
+{
+	const char *why = store_last_error(replica_store(n->rp));
+	if (n->storage.diverged[0] != '\0') {
+		node_log("error", "divergence while installing a snapshot", "what=\"%s\"", n->storage.diverged);
+		node_events_alarm(n, "divergence", n->storage.diverged);
+		node_snapshot_diverged(n);
+	}
+	node_log("error", "ready cycle failed", "err=%s store=\"%s\"", sl_errname(rc), why ? why : "");
+	node_events_alarm(n, "cycle_failed", sl_errname(rc));
+	if (!n->stopping) {
+		node_stop(n, 1, "ready cycle failed");
+		return;
+	}
+	n->exit_code = 1; /* failed while draining for a signal */
+	node_stop_complete(n);
+}
+
+static void ready_finish(struct node *n)
+{
+	replica_ready_finish(n->rp, &n->hooks);
+	node_metrics_cycle_observe(&n->metrics, monotonic_ns() - n->cycle_start_ns);
+}
+
+/* Begin Readies until one goes to the storage thread, none is left, or the bound. */
+static void ready_start(struct node *n)
+{
+	for (int i = 0; i < NODE_CYCLES_PER_DRIVE_MAX && !n->storage.busy; i++) {
+		n->cycle_start_ns = monotonic_ns();
+		int rc = replica_ready_begin(n->rp);
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			ready_failed(n, rc);
+			return;
+		}
+		if (replica_ready_needs_persist(n->rp)) {
+			node_storage_persist(n);
+			return;
+		}
+		ready_finish(n); /* nothing durable: send at once (raft.h rule 1 holds trivially) */
+	}
+}
+
 void node_drive(struct node *n)
 {
 	if (n->stopping)
 		return;
-	const struct replica_hooks hooks = { .ctx = n,
-					     .send = on_send,
-					     .applied = on_applied,
-					     .snapshot_data = on_snapshot_data,
-					     .diverged = on_diverged };
-	node_clients_propose(n);
-	for (int i = 0; i < NODE_CYCLES_PER_DRIVE_MAX; i++) {
-		uint64_t start_ns = monotonic_ns();
-		int rc = replica_cycle(n->rp, &hooks);
-		if (rc == 0)
-			break;
-		node_metrics_cycle_observe(&n->metrics, monotonic_ns() - start_ns);
-		if (rc < 0) {
-			const char *why = store_last_error(replica_store(n->rp));
-			node_log("error", "ready cycle failed", "err=%s store=\"%s\"", sl_errname(rc), why ? why : "");
-			node_events_alarm(n, "cycle_failed", sl_errname(rc));
-			node_stop(n, 1, "ready cycle failed");
+	if (!n->storage.busy) {
+		node_clients_propose(n);
+		ready_start(n);
+		if (n->stopping)
 			return;
-		}
 	}
 	role_watch(n);
-	if (raft_has_ready(replica_raft(n->rp)))
+	if (!n->storage.busy && raft_has_ready(replica_raft(n->rp)))
 		uv_idle_start(&n->idle, idle_cb);
 	else
 		uv_idle_stop(&n->idle);
 }
 
+void node_ready_persisted(struct node *n, int rc)
+{
+	assert(!n->storage.busy);
+	if (rc != 0) {
+		ready_failed(n, rc);
+		return;
+	}
+	ready_finish(n);
+	if (n->stopping) {
+		node_stop_complete(n); /* the signal came during the persist: now nothing is in flight */
+		return;
+	}
+	if (n->tick_held)
+		raft_tick(replica_raft(n->rp));
+	n->tick_held = false;
+	node_drive(n);
+}
+
+/* While a Ready persists, the core's clock stands still (D15): anything a tick would make it
+ * send waits for that Ready anyway, and its timers would only expire on the silence this node's
+ * own persist causes (its replies and heartbeats are held until then). One held tick is given
+ * after the persist, as a loop blocked by the persist would have given it. */
 static void tick_cb(uv_timer_t *timer)
 {
 	struct node *n = timer->data;
-	raft_tick(replica_raft(n->rp));
+	if (n->storage.busy)
+		n->tick_held = true;
+	else
+		raft_tick(replica_raft(n->rp));
 	node_clients_expire(n);
+	node_snapshot_tick(n);
+	node_membership_tick(n);
 	metrics_publish(n);
 }
 
@@ -204,6 +289,8 @@ static int replica_start(struct node *n)
 			ids[j] = ids[j - 1];
 			ids[j - 1] = t;
 		}
+	if (n->config.join)
+		count = 0; /* joining: the leader's log brings the configuration (node/membership.c) */
 	memcpy(cfg.raft.initial.voters, ids, count * sizeof ids[0]);
 	cfg.raft.initial.voters_count = (uint8_t)count;
 	cfg.raft.election_ticks = n->config.election_ticks;
@@ -214,8 +301,11 @@ static int replica_start(struct node *n)
 	cfg.dir = n->config.data_dir;
 	cfg.store.map_bytes = NODE_MAP_BYTES;
 	cfg.verify_threads = 0;
-	cfg.compact_every = 0; /* no log compaction in this slice: followers catch up from the log */
-	int rc = replica_open(&cfg, &n->rp);
+	cfg.compact_every = n->config.compact_every; /* followers behind it catch up by snapshot */
+	int rc = crypto_verify_cache_create(NODE_VERIFIED_ENTRIES, &n->verified);
+	cfg.verified = n->verified;
+	if (rc == 0)
+		rc = replica_open(&cfg, &n->rp);
 	if (rc != 0) {
 		node_log("error", "cannot open the data directory", "dir=%s err=%s", n->config.data_dir, sl_errname(rc));
 		return rc;
@@ -268,13 +358,29 @@ static int node_start(struct node *n)
 	n->plain = malloc(NODE_PEER_MSG_BYTES_MAX);
 	if (n->plain == NULL)
 		return SL_ENOMEM;
+	n->hooks = (struct replica_hooks){ .ctx = n,
+					   .send = on_send,
+					   .applied = on_applied,
+					   .snapshot_data = on_snapshot_data,
+					   .diverged = on_diverged,
+					   .read_states = on_read_states };
 	rc = replica_start(n);
 	if (rc == 0)
+		rc = node_storage_start(n);
+	if (rc == 0)
+		rc = node_snapshot_open(n);
+	if (rc == 0)
 		rc = node_peers_open(n);
+	if (rc == 0)
+		rc = node_membership_open(n);
 	if (rc == 0)
 		rc = node_clients_open(n);
 	if (rc == 0)
 		rc = node_events_open(n);
+	if (rc == 0)
+		rc = node_checkpoint_open(n);
+	if (rc == 0)
+		rc = node_alarms_open(n);
 	if (rc == 0 && n->config.metrics_listen[0] != '\0') {
 		rc = node_http_start(n->config.metrics_listen, &n->http);
 		if (rc != 0)
@@ -290,12 +396,19 @@ static void node_release(struct node *n)
 {
 	node_http_stop(n->http); /* first: its thread reads nothing of ours but the published copy */
 	n->http = NULL;
+	node_checkpoint_close(n); /* may answer a waiting request: before the client socket goes */
+	node_alarms_close(n);
 	node_events_close(n);
 	node_clients_close(n);
 	node_peers_close(n);
+	node_membership_close(n); /* after the peers: links point into it */
+	node_storage_stop(n); /* joined before the replica goes (no persist is in flight) */
+	node_snapshot_close(n); /* after the storage thread: it may have read a mapping */
 	if (n->rp != NULL)
 		replica_close(n->rp);
 	n->rp = NULL;
+	crypto_verify_cache_destroy(n->verified); /* after the storage thread and the pool are done */
+	n->verified = NULL;
 	crypto_secret_key_wipe(&n->sk);
 	free(n->plain);
 }

@@ -1,8 +1,11 @@
-/* replica/replica.c — open/restore, propose, and the Ready cycle (replica/replica.h).
+/* replica/replica.c — open/restore, propose, and the Ready cycle in its three steps
+ * (replica/replica.h "Threads").
  *
  * Invariants:
- *  1. rp->applied and rp->snap mirror what the store holds after the last successful commit;
- *     a cycle works on copies and publishes them only after its commit.
+ *  1. rp->applied and rp->snap mirror what the store holds as of the last finished cycle; a
+ *     cycle works on copies (rp->inflight) and publishes them in replica_ready_finish, after its
+ *     commit. The persist step reads neither them nor the raft core, so the loop thread may use
+ *     both while it runs.
  *  2. Nothing of a cycle leaves the replica (hooks) before its commit returned 0 (raft.h Rule 1).
  *  3. After a failed cycle the replica is only closed (replica.h rule 2): its raft core may have
  *     handed out a Ready that was never advanced.
@@ -215,7 +218,8 @@ static int apply_entry(replica *rp, store_txn *txn, const struct raft_entry *e, 
 		n = 0; /* rule 1: an undecodable batch applies as no records, everywhere */
 	if (n > 0) {
 		uint64_t time_ms = stamped > applied->ledger_time_ms ? stamped : applied->ledger_time_ms;
-		rc = ledger_apply_batch_txn(txn, records, n, time_ms, results, rp->cfg.verify_threads);
+		rc = ledger_apply_batch_txn_known(txn, records, n, time_ms, results, rp->cfg.verify_threads,
+						  rp->cfg.verified);
 		if (rc != 0)
 			return rc;
 		applied->ledger_time_ms = time_ms;
@@ -304,6 +308,8 @@ static void cycle_publish(replica *rp, const struct raft_ready *rd, const struct
 		hooks->persisted(hooks->ctx, &rd->entries[i]);
 	for (size_t i = 0; i < rd->messages_count; i++)
 		hooks->send(hooks->ctx, &rd->messages[i]);
+	if (hooks->read_states != NULL && rd->read_states_count > 0) /* the applied state is published */
+		hooks->read_states(hooks->ctx, rd->read_states, rd->read_states_count);
 	if (hooks->applied == NULL)
 		return;
 	if (rd->has_snapshot) {
@@ -321,25 +327,68 @@ static void cycle_publish(replica *rp, const struct raft_ready *rd, const struct
 	}
 }
 
+int replica_ready_begin(replica *rp)
+{
+	assert(rp != NULL);
+	if (!raft_has_ready(rp->r))
+		return 0;
+	struct replica_inflight *f = &rp->inflight;
+	if (f->taken)
+		return SL_EINVAL; /* begin again before finish: the caller broke the step order */
+	f->snap = rp->snap;
+	f->compact = compact_due(rp, &f->snap);
+	if (raft_ready(rp->r, &f->rd) != 0)
+		return SL_EINVAL; /* invariant 3: a previous cycle failed and was not closed */
+	f->applied = rp->applied;
+	f->taken = true;
+	f->persisted = false;
+	rp->scratch.apps_count = 0;
+	rp->scratch.pool_count = 0;
+	return 1;
+}
+
+bool replica_ready_needs_persist(const replica *rp)
+{
+	const struct replica_inflight *f = &rp->inflight;
+	assert(f->taken);
+	return f->compact || f->rd.has_snapshot || f->rd.entries_count > 0 || f->rd.has_hard_state ||
+	       f->rd.committed_count > 0;
+}
+
+int replica_ready_persist(replica *rp, const struct replica_hooks *hooks)
+{
+	struct replica_inflight *f = &rp->inflight;
+	assert(hooks != NULL);
+	assert(f->taken && !f->persisted);
+	int rc = cycle_txn(rp, &f->rd, hooks, f->compact, &f->applied, &f->snap);
+	if (rc == 0)
+		f->persisted = true;
+	return rc;
+}
+
+void replica_ready_finish(replica *rp, const struct replica_hooks *hooks)
+{
+	struct replica_inflight *f = &rp->inflight;
+	assert(hooks != NULL && hooks->send != NULL);
+	assert(f->taken);
+	assert(f->persisted || !replica_ready_needs_persist(rp)); /* invariant 2 */
+	rp->applied = f->applied;
+	rp->snap = f->snap;
+	cycle_publish(rp, &f->rd, hooks);
+	raft_advance(rp->r, &f->rd);
+	f->taken = false;
+	f->persisted = false;
+}
+
 int replica_cycle(replica *rp, const struct replica_hooks *hooks)
 {
 	assert(hooks != NULL && hooks->send != NULL);
-	if (!raft_has_ready(rp->r))
-		return 0;
-	struct store_raft_compaction snap = rp->snap;
-	bool compact = compact_due(rp, &snap);
-	struct raft_ready rd;
-	if (raft_ready(rp->r, &rd) != 0)
-		return SL_EINVAL; /* invariant 3: a previous cycle failed and was not closed */
-	struct store_raft_applied applied = rp->applied;
-	rp->scratch.apps_count = 0;
-	rp->scratch.pool_count = 0;
-	int rc = cycle_txn(rp, &rd, hooks, compact, &applied, &snap);
+	int rc = replica_ready_begin(rp);
+	if (rc <= 0)
+		return rc;
+	rc = replica_ready_persist(rp, hooks);
 	if (rc != 0)
 		return rc;
-	rp->applied = applied;
-	rp->snap = snap;
-	cycle_publish(rp, &rd, hooks);
-	raft_advance(rp->r, &rd);
+	replica_ready_finish(rp, hooks);
 	return 1;
 }

@@ -30,6 +30,26 @@
  *     and compares the entries it wrote with those shipped, then the running hash. Any
  *     difference is a divergence: SL_ECORRUPT from replica_cycle and hooks.diverged.
  *  5. Pointers handed to hooks are valid during the hook only.
+ *
+ * Threads. replica_cycle is three steps, which a caller may run on two threads (the node does,
+ * docs/decisions.md D15; the simulator runs replica_cycle on one):
+ *     replica_ready_begin    loop thread    compaction point (raft_compact), raft_ready
+ *     replica_ready_persist  storage thread the write transaction above and its commit; reads the
+ *                                           in-flight Ready and writes the store, the replica's
+ *                                           scratch and its copy of the applied state; calls
+ *                                           hooks.snapshot_data and hooks.diverged on this thread
+ *     replica_ready_finish   loop thread    publishes the applied state, then hooks.persisted,
+ *                                           hooks.send, hooks.applied, raft_advance
+ *  T1. The persist step never touches the raft core. Between begin and finish the loop thread may
+ *      use the core (raft_step, raft_tick, replica_propose, ...: raft.h rule 2), replica_raft,
+ *      replica_applied_get (as of the last finish), replica_snapshot_export,
+ *      replica_lifecycle_hash and its own read transactions on replica_store (LMDB readers never
+ *      block the writer; the store opens with MDB_NOTLS). It must not call replica_ready_begin,
+ *      replica_cycle or replica_close until finish, nor free what hooks.snapshot_data returns.
+ *  T2. One Ready in flight: begin → (persist, when replica_ready_needs_persist) → finish, in
+ *      that order, each once. The replica has no locks: the caller's hand-off between threads
+ *      must synchronise (a mutex, or uv_async_send / uv_queue_work, which do).
+ *  T3. A failed persist leaves the replica as a failed replica_cycle does (rule 2): close it.
  */
 #ifndef SL_REPLICA_REPLICA_H
 #define SL_REPLICA_REPLICA_H
@@ -59,6 +79,8 @@ struct replica_config {
 	unsigned verify_threads;	/* ledger apply's verify threads; 0 = one per core */
 	uint64_t compact_every;		/* compact the log once this many entries are applied past the
 					 * compaction point; 0 = never */
+	crypto_verify_cache *verified;	/* optional: signatures verified before proposing (the node's
+					 * thread pool, D15), not verified again by apply; NULL = none */
 };
 
 /* One applied raft entry (hooks.applied). */
@@ -86,10 +108,14 @@ struct replica_hooks {
 	/* an entry applied by this cycle, after its commit (may be NULL) */
 	void (*applied)(void *ctx, const struct replica_applied *applied);
 	/* the bytes of the snapshot this cycle installs (as exported by the sender); required when
-	 * snapshots can occur. Return 0 with data and len set, or a negative code (cycle fails). */
+	 * snapshots can occur. Return 0 with data and len set, or a negative code (cycle fails).
+	 * Called by the persist step (storage thread); data must stay valid until finish (T1). */
 	int (*snapshot_data)(void *ctx, const struct raft_snapshot_meta *meta, const uint8_t **data, size_t *len);
-	/* a divergence found while installing a snapshot (may be NULL) */
+	/* a divergence found while installing a snapshot (may be NULL); persist step's thread */
 	void (*diverged)(void *ctx, const char *what);
+	/* ReadIndex answers of this Ready (raft_read_index, §6.4), after the applied state was
+	 * published and before the applied hooks (may be NULL); finish step's thread */
+	void (*read_states)(void *ctx, const struct raft_read_state *states, size_t count);
 };
 
 /* Open (creating when new) the store in config->dir and restore the raft core from it: a store
@@ -109,9 +135,22 @@ void replica_applied_get(const replica *rp, struct store_raft_applied *out);
 int replica_propose(replica *rp, uint64_t ledger_time_ms, const struct ledger_input *records, size_t count,
 		    uint64_t *index_out);
 
-/* Run one Ready cycle when the core has one. Returns 1 when a cycle ran, 0 when there was
- * nothing to do, a negative SL_E* code on failure (rule 2). */
+/* Run one Ready cycle when the core has one: begin, persist, finish on the calling thread.
+ * Returns 1 when a cycle ran, 0 when there was nothing to do, a negative SL_E* code on failure
+ * (rule 2). */
 int replica_cycle(replica *rp, const struct replica_hooks *hooks);
+
+/* The cycle's steps ("Threads"). begin: 1 when a Ready was taken, 0 when the core has none,
+ * SL_EINVAL when a taken Ready was not finished or a failed replica was not closed. */
+int replica_ready_begin(replica *rp);
+/* False when the taken Ready changes nothing durable (no snapshot, entries, hard state,
+ * committed entries or compaction): the caller may skip persist and finish at once. (The
+ * simulator's replica_cycle always persists: its disk faults count commits.) */
+bool replica_ready_needs_persist(const replica *rp);
+/* The write transaction and commit of the taken Ready: 0, or a negative SL_E* code (T3). */
+int replica_ready_persist(replica *rp, const struct replica_hooks *hooks);
+/* Publish, send, tell, advance. Only after a successful persist, or when none was needed. */
+void replica_ready_finish(replica *rp, const struct replica_hooks *hooks);
 
 /* The ledger as of the compaction point, for a follower behind it (rule 4). *meta_out = that
  * point. SL_ENOENT when the log was never compacted. */

@@ -19,6 +19,18 @@ struct replica_scratch {
 	size_t pool_cap;
 };
 
+/* The Ready between replica_ready_begin and replica_ready_finish (replica.h "Threads"). The
+ * storage thread writes applied, snap and persisted during replica_ready_persist; the loop thread
+ * reads them only after the hand-off back. */
+struct replica_inflight {
+	bool taken;	/* raft_ready handed rd out; raft_advance not yet called */
+	bool persisted; /* replica_ready_persist committed rd */
+	bool compact;	/* a compaction was due at begin: snap is the new compaction point */
+	struct raft_ready rd;
+	struct store_raft_applied applied; /* what the store holds once rd is persisted */
+	struct store_raft_compaction snap;
+};
+
 struct replica {
 	struct replica_config cfg;
 	char dir[PATH_MAX];
@@ -26,7 +38,8 @@ struct replica {
 	raft *r;
 	struct store_raft_applied applied; /* as last committed */
 	struct store_raft_compaction snap; /* as last committed */
-	struct replica_scratch scratch;
+	struct replica_scratch scratch; /* owned by the in-flight Ready's persist step */
+	struct replica_inflight inflight;
 };
 
 /* snapshot.c */

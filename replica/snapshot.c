@@ -1,6 +1,6 @@
 /* replica/snapshot.c — the ledger as the snapshot (replica.h rule 4), and state hashes.
  *
- * Export format (process-local: sender and receiver run the same build):
+ * Export format (fixed little-endian integers; siteledgerd streams it between processes, node/snapshot.c):
  *     "slsnap1\0" | index u64 | term u64 | ledger_seq u64 | ledger_time_ms u64 | hash[32] |
  *     ledger_seq times: { length u32 | entry bytes }            (integers little-endian)
  * Install (receiver, inside the cycle's transaction):

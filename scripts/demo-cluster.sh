@@ -86,23 +86,11 @@ runj() {
 	echo "   -> $(jq -r '[.results[]?.outcome] | unique | join(",")' "$file")"
 }
 node_json() { timeout 5 "$bin" node status --node "${ADDR[$1]}" --key "$(key mfg-basel)" --json 2>/dev/null; }
-leader_of() {
-	local s
-	for s in "$@"; do
-		[ "$(node_json "$s" | jq -r .role 2>/dev/null)" = leader ] && { echo "$s"; return 0; }
-	done
-	return 1
-}
 # shellcheck source=scripts/poll.sh
 source "$root/scripts/poll.sh"
-same_state() {
-	local first="" s v
-	for s in "$@"; do
-		v=$(node_json "$s" | jq -r '"\(.ledger_size) \(.state_hash)"') || return 1
-		[ -n "$v" ] || return 1
-		if [ -z "$first" ]; then first=$v; elif [ "$v" != "$first" ]; then return 1; fi
-	done
-}
+# leader_of, same_state (given node_json)
+# shellcheck source=scripts/cluster-view.sh
+source "$root/scripts/cluster-view.sh"
 start_node() {
 	"$daemon" --config "cluster/$1/node.conf" 2>>"$1.log" &
 	PID[$1]=$!

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages siteledger needs, only those missing. Uses sudo when not root.
 # Called by `make demo` and `make test`; safe to run any number of times.
+# With arguments, installs only the packages named (scripts/bench.sh: etcd-server, which only
+# `make bench` needs).
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,10 @@ packages=(
 	python3-jsonschema             # tests/integration/test_epcis.sh: exports validate against GS1's EPCIS JSON Schema
 	libxml2-utils                  # tests/integration/test_epcis.sh: xmllint (well-formed XML exports; XSD when given)
 )
+
+if [ $# -gt 0 ]; then
+	packages=("$@")
+fi
 
 missing=()
 for package in "${packages[@]}"; do

@@ -67,6 +67,8 @@ static const struct store_table_spec store_tables[STORE_TABLE_COUNT] = {
 	[STORE_TABLE_RAFT_LOG] = { "raft_log", MDB_INTEGERKEY },
 	[STORE_TABLE_RAFT_META] = { "raft_meta", 0 },
 	[STORE_TABLE_MERKLE_NODES] = { "merkle_nodes", 0 },
+	[STORE_TABLE_KEY_EVENTS] = { "key_events", 0 },
+	[STORE_TABLE_SITE_NODES] = { "site_nodes", 0 },
 };
 
 /* Why the last store_open in this thread failed (there is no store to hold it). */

@@ -15,6 +15,8 @@
  *   lots       lot key + '\0' + site → struct store_lot_counters
  *   sites      site id → struct store_site
  *   keys       key id (16 bytes) → struct store_key
+ *   key_events key id → struct store_key_event (keys added or revoked by registry records)
+ *   site_nodes site id → struct store_site_node (sites added or removed by registry records)
  *   (later issues add raft log, raft meta, Merkle nodes, SPC counters)
  *
  * Rules:
@@ -96,6 +98,26 @@ struct store_key {
 	char site[STORE_SITE_SIZE];
 };
 
+/* The revocation index (ledger/lifecycle.h "Registry"): when a registry record added or revoked a
+ * key. A key without a row was registered at init and never revoked. */
+struct store_key_event {
+	uint64_t added_seq;   /* ledger seq of the site-add or key-add record; 0 = registered at init */
+	uint64_t revoked_seq; /* ledger seq of the key-revoke record; 0 = in force */
+};
+
+#define STORE_ADDR_SIZE 256 /* node address up to 255 bytes + NUL (RECORD_ADDR_CHARS_MAX) */
+
+/* A site's node as a registry record announced it; sites registered at init have no row until
+ * they are removed (node_id 0: their nodes come from the node configuration files). */
+struct store_site_node {
+	uint64_t node_id;     /* raft id; 0 = unknown here */
+	uint64_t added_seq;   /* ledger seq of the site-add record; 0 = registered at init */
+	uint64_t removed_seq; /* ledger seq of the site-remove record; 0 = registered */
+	uint8_t role;	      /* enum registry_role (ledger/record.h); 0 = unknown */
+	char peer_addr[STORE_ADDR_SIZE];
+	char client_addr[STORE_ADDR_SIZE];
+};
+
 int store_open(store **out, const char *dir, const struct store_options *options);
 void store_close(store *st);
 const char *store_last_error(const store *st); /* NULL: why this thread's last store_open failed */
@@ -155,5 +177,22 @@ int store_site_iterate(store_txn *txn, int (*cb)(void *ctx, const char *site, co
 		       void *ctx);
 int store_key_put(store_txn *txn, const uint8_t key_id[16], const struct store_key *value);
 int store_key_get(store_txn *txn, const uint8_t key_id[16], struct store_key *out); /* SL_ENOENT */
+int store_key_iterate(store_txn *txn, int (*cb)(void *ctx, const uint8_t key_id[16], const struct store_key *value),
+		      void *ctx);
+int store_key_event_put(store_txn *txn, const uint8_t key_id[16], const struct store_key_event *value);
+int store_key_event_get(store_txn *txn, const uint8_t key_id[16], struct store_key_event *out); /* SL_ENOENT */
+int store_site_node_put(store_txn *txn, const char *site, const struct store_site_node *value);
+int store_site_node_get(store_txn *txn, const char *site, struct store_site_node *out); /* SL_ENOENT */
+int store_site_node_iterate(store_txn *txn,
+			    int (*cb)(void *ctx, const char *site, const struct store_site_node *value), void *ctx);
+
+/* Memory (store/pages.c): drop the pages of the map this process has read (madvise), so a scan
+ * over a large store keeps a bounded resident set. Safe at any time and with transactions open:
+ * data and earlier pointers are unaffected, the next read faults pages back from the page cache.
+ * _trim does it only when the process's resident file-backed pages exceed mapped_max bytes. */
+int store_map_release(store *st);
+int store_txn_map_release(store_txn *txn);
+int store_map_trim(store *st, uint64_t mapped_max);
+int store_txn_map_trim(store_txn *txn, uint64_t mapped_max);
 
 #endif

@@ -47,6 +47,8 @@ _Static_assert(sizeof(struct store_lock) == 56, "store_lock layout changed: bump
 _Static_assert(sizeof(struct store_lot_counters) == 128, "lot counters changed: bump STORE_SCHEMA_VERSION");
 _Static_assert(sizeof(struct store_site) == 49, "store_site layout changed: bump STORE_SCHEMA_VERSION");
 _Static_assert(sizeof(struct store_key) == 66, "store_key layout changed: bump STORE_SCHEMA_VERSION");
+_Static_assert(sizeof(struct store_key_event) == 16, "store_key_event layout changed: bump STORE_SCHEMA_VERSION");
+_Static_assert(sizeof(struct store_site_node) == 544, "store_site_node layout changed: bump STORE_SCHEMA_VERSION");
 _Static_assert(STORE_LOCK_TARGET_SIZE - 1 <= STORE_KEY_BYTES_MAX, "lock targets must fit a key");
 _Static_assert(STORE_SITE_SIZE - 1 <= STORE_KEY_BYTES_MAX, "site ids must fit a key");
 
@@ -64,6 +66,8 @@ enum store_table {
 	STORE_TABLE_RAFT_LOG,  /* raft_store.h; added without a schema bump: new tables only */
 	STORE_TABLE_RAFT_META,
 	STORE_TABLE_MERKLE_NODES, /* merkle_store.h; new table, no schema bump */
+	STORE_TABLE_KEY_EVENTS,	  /* registry records (registry.c); new tables, no schema bump */
+	STORE_TABLE_SITE_NODES,
 	STORE_TABLE_COUNT
 };
 _Static_assert(STORE_TABLE_COUNT <= STORE_DBS_MAX, "raise STORE_DBS_MAX");

@@ -6,8 +6,15 @@
 #   node_json SITE         `siteledger node status --json` of SITE's node (empty when it does not answer)
 #   leader_of SITE...      the site whose node is leader, among those given (return 1: none)
 #   same_state SITE...     the nodes agree on ledger size and state hash; sets STATE="SIZE HASH"
+#                          (both from scripts/cluster-view.sh, shared with the cluster demo)
 #   sl_at SITE CMD ARGS... a CLI command against SITE's node, signed with SITE's key
 #   cluster_stop SITE...   SIGTERM and wait, every node given
+#   cluster_configure      optional, defined by the test: called as `cluster_configure SITE` after
+#                          cluster init and before the node starts (to add lines to cluster/SITE/node.conf)
+#
+# Periodic checkpoint records (node.conf checkpoint_every_ms) are off unless the test sets
+# CLUSTER_CHECKPOINT_EVERY_MS (or the key in cluster_configure): they add ledger entries that tests
+# counting exact ledger sizes do not expect.
 #
 # Ports: 2 per site from a base chosen by the caller's PID, below the Linux ephemeral range, so runs with
 # nearby PIDs get disjoint ranges (CLUSTER_PORT_BASE overrides it).
@@ -20,24 +27,8 @@ CLUSTER_KEY=""
 sl() { timeout 30 "$SITELEDGER" "$@"; }
 
 node_json() { timeout 5 "$SITELEDGER" node status --node "${ADDR[$1]}" --key "$CLUSTER_KEY" --json 2>/dev/null; }
-
-leader_of() {
-	local s
-	for s in "$@"; do
-		[ "$(node_json "$s" | jq -r .role)" = leader ] && { echo "$s"; return 0; }
-	done
-	return 1
-}
-
-same_state() {
-	local first="" s v
-	for s in "$@"; do
-		v=$(node_json "$s" | jq -r '"\(.ledger_size) \(.state_hash)"') || return 1
-		[ -n "$v" ] || return 1
-		if [ -z "$first" ]; then first=$v; elif [ "$v" != "$first" ]; then return 1; fi
-	done
-	STATE=$first
-}
+# leader_of, same_state
+source "$ROOT/scripts/cluster-view.sh"
 
 sl_at() { # SITE CMD ARGS...: the command through SITE's node, signed by SITE's key
 	local site=$1 cmd=$2
@@ -57,6 +48,9 @@ cluster_up() {
 	for s in "$@"; do
 		ADDR[$s]="tcp://127.0.0.1:$((base + 2 * i + 1))"
 		i=$((i + 1))
+		if declare -F cluster_configure >/dev/null; then cluster_configure "$s"; fi
+		grep -q '^checkpoint_every_ms' "cluster/$s/node.conf" || # unless cluster_configure set it
+			sed -i "1i checkpoint_every_ms = ${CLUSTER_CHECKPOINT_EVERY_MS:-0}" "cluster/$s/node.conf"
 		start_node "$s"
 	done
 	if ! poll_until 100 leader_of "$@"; then

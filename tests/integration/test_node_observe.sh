@@ -39,7 +39,8 @@ leader_of() {
 # --- a cluster whose nodes serve metrics and events
 expect_exit 0 cluster_init sl cluster init --sites mfg,dc,pharmacy --dir cluster --base-port "$BASE" --json
 for s in "${SITES[@]}"; do
-	sed -i "1i metrics_listen = ${METRICS[$s]}\nevents_listen = ${EVENTS[$s]}" "cluster/$s/node.conf"
+	# no periodic checkpoint records: the subscribers below count exact events
+	sed -i "1i metrics_listen = ${METRICS[$s]}\nevents_listen = ${EVENTS[$s]}\ncheckpoint_every_ms = 0" "cluster/$s/node.conf"
 done
 # a bad metrics_listen is refused at start with its line (exit 2), before anything is opened
 sed "s/^metrics_listen = .*/metrics_listen = localhost:80/" cluster/mfg/node.conf >cluster/mfg/bad.conf

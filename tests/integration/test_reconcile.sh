@@ -157,6 +157,35 @@ check dc_counts test "$(jq -r '[.counts.commissioned, .counts.on_hand, .counts.s
 check dc_exceptions test "$(jq '.exceptions | length' <<<"$OUT")" -eq 2
 check dc_unexplained test "$(jq -r .counts.unexplained <<<"$OUT")" -eq 2
 
+# --- one line (the actor that signed the commission: docs/reconciliation.md "One line")
+expect_exit 0 reconcile_line_1 sl reconcile --data ledger --lot $GTIN/$LOT --line line-1 --json
+check line_1_counts test "$(jq -r '[.counts.commissioned, .counts.shipped, .counts.on_hand, .line] | map(tostring) | join(",")' <<<"$OUT")" = "10,6,4,line-1"
+check line_1_no_unknown_serial test "$(jq -r '[(.exceptions | length), .counts.unexplained] | map(tostring) | join(",")' <<<"$OUT")" = "4,2"
+expect_exit 0 reconcile_line_dc sl reconcile --data ledger --lot $GTIN/$LOT --line dc-clerk --json
+check line_dc_made_nothing test "$(jq -r '[.counts.commissioned, .counts.received, (.exceptions | length)] | map(tostring) | join(",")' <<<"$OUT")" = "0,0,0"
+check line_counters_still_checked test "$(jq -r .counters_agree <<<"$OUT")" = true
+
+# --- periods of ledger time (docs/reconciliation.md "A period"); the ledger was written just now
+expect_exit 0 reconcile_all_time sl reconcile --data ledger --lot $GTIN/$LOT --from 2000-01-01 --to 2999-12-31 --json
+check all_time_same_counts test "$(jq -c .counts <<<"$OUT")" = "$(jq -c .counts <<<"$R")"
+check all_time_period_echoed test "$(jq -r '.from + "/" + .to' <<<"$OUT")" = "2000-01-01T00:00:00.000Z/3000-01-01T00:00:00.000Z"
+expect_exit 0 reconcile_future sl reconcile --data ledger --lot $GTIN/$LOT --from 2999-01-01 --json
+check future_nothing test "$(jq -r '[.counts.commissioned, .counts.on_hand, (.exceptions | length), .releasable] | map(tostring) | join(",")' <<<"$OUT")" = "0,0,0,true"
+# up to the refused aggregation (its entry excluded): the commissions only; P7 is still as commissioned
+AGG_TIME=$(jq -r '.exceptions[0].time' <<<"$R")
+expect_exit 0 reconcile_before_agg sl reconcile --data ledger --lot $GTIN/$LOT --to "$AGG_TIME" --json
+check before_agg_counts test "$(jq -r '[.counts.commissioned, .counts.shipped, .counts.received, .counts.on_hand, .counts.locked, .counts.aggregated, (.exceptions | length)] | map(tostring) | join(",")' <<<"$OUT")" = "10,0,0,1,1,0,0"
+expect_exit 0 reconcile_from_agg sl reconcile --data ledger --lot $GTIN/$LOT --from "$AGG_TIME" --json
+check from_agg_counts test "$(jq -r '[.counts.commissioned, .counts.shipped, .counts.received, (.exceptions | length)] | map(tostring) | join(",")' <<<"$OUT")" = "0,6,4,5"
+expect_exit 0 reconcile_period_text sl reconcile --data ledger --lot $GTIN/$LOT --from 2999-01-01 --line line-1 --html period.html
+check period_text_says grep -q "Period (ledger time): from 2999-01-01T00:00:00.000Z to now" <<<"$OUT"
+check period_html_says grep -q "Period (ledger time): from 2999-01-01T00:00:00.000Z to now" period.html
+check line_html_says grep -q "Packs commissioned by line line-1 only" period.html
+expect_exit 2 period_bad_day sl reconcile --data ledger --lot $GTIN/$LOT --from 2026-02-30
+expect_exit 2 period_backwards sl reconcile --data ledger --lot $GTIN/$LOT --from 2026-11-02 --to 2026-11-01
+expect_exit 2 period_bad_instant sl reconcile --data ledger --lot $GTIN/$LOT --to 2026-11-02T25:00:00Z
+expect_exit 2 line_empty sl reconcile --data ledger --lot $GTIN/$LOT --line ""
+
 # --- deviations close the remaining exceptions: unexplained drops to 0
 REFS=$(jq -r '.exceptions[] | select(.resolved == false) | "--ref " + .record_id' <<<"$R")
 expect_exit 0 deviation_rest m deviation --category other $REFS --text "investigated: see QA file 2026-117"

@@ -16,10 +16,12 @@
 
 #include "crypto/crypto.h"
 #include "ledger/apply.h"
+#include "ledger/checkpoint.h"
 #include "ledger/entry.h"
 #include "ledger/lifecycle.h"
 #include "ledger/reason.h"
 #include "ledger/record.h"
+#include "store/merkle_store.h"
 #include "store/store.h"
 
 #define FIXTURE_UNUSED __attribute__((unused))
@@ -46,12 +48,14 @@
 #define SITE_C "site-c"
 #define SITE_D "site-d" /* has a key, is not a registered site */
 #define SITE_X "site-x" /* nothing */
+#define SITE_E "site-e" /* KEY_E, KEY_F: fresh keys for registry records to register */
+#define SITE_F "site-f"
 
 #define FIXTURE_T0_MS 1700000000000ULL
 #define FIXTURE_STEP_MS 1000ULL
 #define DAY_MS (24ULL * 3600 * 1000)
 
-enum fixture_key { KEY_A, KEY_B, KEY_C, KEY_STRANGER, KEY_REVOKED, KEY_D, KEY_COUNT };
+enum fixture_key { KEY_A, KEY_B, KEY_C, KEY_STRANGER, KEY_REVOKED, KEY_D, KEY_E, KEY_F, KEY_A2, KEY_COUNT };
 
 struct fixture {
 	char dir[PATH_MAX];
@@ -61,7 +65,8 @@ struct fixture {
 	uint64_t now_ms;
 };
 
-static const char *const fixture_key_site[KEY_COUNT] = { SITE_A, SITE_B, SITE_C, SITE_A, SITE_A, SITE_D };
+static const char *const fixture_key_site[KEY_COUNT] = { SITE_A, SITE_B, SITE_C, SITE_A, SITE_A,
+							  SITE_D, SITE_E, SITE_F, SITE_A };
 
 /* What a record says; unset fields take the defaults noted. */
 struct spec {
@@ -83,7 +88,26 @@ struct spec {
 	const char *patch_to; /* ... by this (same length) in the encoded bytes */
 	const char *raw;      /* not a record: these bytes as they are */
 	int repeat_step;      /* 1-based step whose exact bytes are applied again */
+	/* checkpoint: size (FIXTURE_CP_LEDGER = the ledger's size before the record); root = the
+	 * store's root at that size (zeros beyond it) unless wrong_root; the note is signed by the
+	 * record's key unless note_key names another (+1, so 0 = the record's) or bad_note flips it */
+	int64_t cp_size;
+	bool cp_wrong_root;
+	bool cp_bad_note;
+	int cp_note_key;
+	/* registry: operation on reg_site (NULL: the subject key's site) with the public key of
+	 * reg_key (+1, so 0 = none), cosigned by every key in the cosign bit mask (bit k: key k);
+	 * bad_cosign flips a bit of the first cosignature; node id 4 unless reg_node */
+	int reg_op;
+	const char *reg_site;
+	int reg_key;
+	unsigned cosign;
+	bool bad_cosign;
+	uint64_t reg_node;
 };
+#define COSIGN(k) (1u << (k))
+#define FIXTURE_CP_LEDGER (-1)
+#define FIXTURE_CP_ORIGIN "siteledger/fixture"
 
 #define AT(index) ((index) + 1) /* expected offending item; 0 means none */
 
@@ -221,6 +245,63 @@ static FIXTURE_UNUSED bool fixture_patch(struct sl_buf *out, const char *from, c
 	return false;
 }
 
+static FIXTURE_UNUSED uint64_t fixture_ledger_count_raw(struct fixture *f)
+{
+	store_txn *txn;
+	uint64_t count = 0;
+	if (store_txn_begin(f->st, false, &txn) != 0)
+		return 0;
+	if (store_ledger_count(txn, &count) != 0)
+		count = 0;
+	store_txn_abort(txn);
+	return count;
+}
+
+/* Checkpoint body of a spec (see struct spec): the root comes from the fixture's store. */
+static FIXTURE_UNUSED int fixture_checkpoint_fill(struct fixture *f, const struct spec *s, struct record *r)
+{
+	uint64_t count = fixture_ledger_count_raw(f);
+	uint64_t size = s->cp_size == FIXTURE_CP_LEDGER ? count : (uint64_t)s->cp_size;
+	uint8_t root[MERKLE_HASH_BYTES] = { 0 };
+	store_txn *txn = NULL;
+	int rc = size <= count ? store_txn_begin(f->st, false, &txn) : 0;
+	if (rc == 0 && txn != NULL) {
+		rc = store_merkle_root(txn, size, root);
+		store_txn_abort(txn);
+	}
+	if (s->cp_wrong_root)
+		root[7] ^= 0x01;
+	int note_key = s->cp_note_key > 0 ? s->cp_note_key - 1 : s->key;
+	if (rc == 0)
+		rc = ledger_checkpoint_fill(r, FIXTURE_CP_ORIGIN, size, root, fixture_key_site[s->key], &f->sk[note_key]);
+	if (rc == 0 && s->cp_bad_note)
+		r->note_signature[20] ^= 0x10;
+	return rc;
+}
+
+/* Registry body of a spec (see struct spec), cosignatures included. */
+static FIXTURE_UNUSED int fixture_registry_fill(struct fixture *f, const struct spec *s, struct record *r)
+{
+	r->registry_op = (uint32_t)s->reg_op;
+	const char *subject = s->reg_site != NULL ? s->reg_site : s->reg_key > 0 ? fixture_key_site[s->reg_key - 1] : "";
+	r->subject_site = sl_str_from_cstr(subject);
+	if (s->reg_op != REGISTRY_SITE_REMOVE && s->reg_key > 0)
+		memcpy(r->subject_key, f->pk[s->reg_key - 1].bytes, sizeof r->subject_key);
+	if (s->reg_op == REGISTRY_SITE_ADD) {
+		r->node_id = s->reg_node ? s->reg_node : 4;
+		r->peer_addr = SL_STR("tcp://127.0.0.1:7406");
+		r->client_addr = SL_STR("tcp://127.0.0.1:7407");
+		r->node_role = REGISTRY_ROLE_VOTER;
+	}
+	int rc = record_sign(r, &f->sk[s->key]); /* fixes key id and nonce: what cosigners sign */
+	for (int k = 0; rc == 0 && k < KEY_COUNT; k++)
+		if (s->cosign & COSIGN(k))
+			rc = record_cosign(r, &f->sk[k]);
+	if (rc == 0 && s->bad_cosign && r->cosignature_count > 0)
+		((struct record_cosignature *)(uintptr_t)r->cosignatures)[0].signature[5] ^= 0x01;
+	return rc;
+}
+
 /* Build, sign and encode a record (or copy raw bytes) into `out` (initialised here). `ids` holds
  * the record ids of earlier steps (for refs and supersedes). */
 static FIXTURE_UNUSED int fixture_build(struct fixture *f, const struct spec *s, const uint8_t (*ids)[32],
@@ -252,13 +333,18 @@ static FIXTURE_UNUSED int fixture_build(struct fixture *f, const struct spec *s,
 		r.has_supersedes = true;
 		memcpy(r.supersedes, s->supersedes_step > 0 ? ids[s->supersedes_step - 1] : unknown_id, 32);
 	}
-	int rc = record_sign(&r, &f->sk[s->key]);
+	int rc = r.type == RECORD_CHECKPOINT ? fixture_checkpoint_fill(f, s, &r) : 0;
+	if (rc == 0 && r.type == RECORD_REGISTRY)
+		rc = fixture_registry_fill(f, s, &r); /* signs, then cosigns what was signed */
+	else if (rc == 0)
+		rc = record_sign(&r, &f->sk[s->key]);
 	if (rc == 0 && s->bad_signature)
 		r.signature[10] ^= 0x20;
 	if (rc == 0)
 		rc = record_encode(&r, out);
 	if (rc == 0 && s->patch != NULL && !fixture_patch(out, s->patch, s->patch_to))
 		rc = SL_EINVAL;
+	record_clear(&r); /* frees the cosignatures only: the other arrays are borrowed */
 	return rc;
 }
 

@@ -27,6 +27,7 @@ struct sample {
 	struct record record;
 	struct sl_str items[4];
 	uint8_t refs[2][RECORD_ID_BYTES];
+	struct record_cosignature cosignatures[2];
 };
 
 static inline void sample_keypair(struct crypto_public_key *pk, struct crypto_secret_key *sk)
@@ -96,6 +97,28 @@ static inline void sample_body(struct sample *s, enum record_type type)
 		r->refs = (const uint8_t(*)[RECORD_ID_BYTES])s->refs;
 		r->ref_count = 2;
 		r->text = SL_STR("Case arrived crushed.\nThree packs opened for inspection: all intact.");
+		break;
+	case RECORD_CHECKPOINT:
+		r->origin = SL_STR("siteledger/sample-cluster");
+		r->checkpoint_size = 1000;
+		memset(r->checkpoint_root, 0x3c, sizeof r->checkpoint_root);
+		memset(r->note_signature, 0x7a, 4 + 64); /* shape only: apply checks it, the codec does not */
+		r->note_signature_len = 4 + 64;
+		break;
+	case RECORD_REGISTRY:
+		r->registry_op = REGISTRY_SITE_ADD;
+		r->subject_site = SL_STR("site-d");
+		memset(r->subject_key, 0x4d, sizeof r->subject_key);
+		r->node_id = 4;
+		r->peer_addr = SL_STR("tcp://10.0.0.4:7400");
+		r->client_addr = SL_STR("tcp://10.0.0.4:7401");
+		r->node_role = REGISTRY_ROLE_VOTER;
+		for (size_t i = 0; i < 2; i++) { /* shape only: apply verifies them, the codec does not */
+			memset(s->cosignatures[i].key_id.bytes, 0x10 * (int)(i + 1), CRYPTO_KEY_ID_BYTES);
+			memset(s->cosignatures[i].signature, 0x60 + (int)i, CRYPTO_SIGNATURE_BYTES);
+		}
+		r->cosignatures = s->cosignatures;
+		r->cosignature_count = 2;
 		break;
 	}
 }

@@ -21,6 +21,8 @@
 #define LOCK(sc, what, why) .type = RECORD_LOCK, .scope = LOCK_SCOPE_##sc, .target = (what), .reason = LOCK_##why
 #define UNLOCK(sc, what, why) .type = RECORD_UNLOCK, .scope = LOCK_SCOPE_##sc, .target = (what), .reason = LOCK_##why
 #define DEVIATION .type = RECORD_DEVIATION
+#define CHECKPOINT(n) .type = RECORD_CHECKPOINT, .cp_size = (n)
+#define REGISTRY(op, k) .type = RECORD_REGISTRY, .reg_op = REGISTRY_##op, .reg_key = (k) + 1
 
 static const struct step commission_steps[] = {
 	OK(COMMISSION, .items = "S1 S2 S3"),
@@ -258,6 +260,65 @@ static const struct step limit_steps[] = {
 	OK(DECOMMISSION(DESTROYED), .key = KEY_B, .items = C8),
 };
 
+/* Checkpoints (docs/lifecycle.md "Checkpoints"): the root must be the ledger's own at that size. */
+static const struct step checkpoint_steps[] = {
+	OK(COMMISSION, .items = "S1 S2"),
+	OK(CHECKPOINT(1)),
+	OK(CHECKPOINT(2), .key = KEY_B),			  /* every site signs; it covers A's checkpoint */
+	OK(CHECKPOINT(FIXTURE_CP_LEDGER), .key = KEY_C),	  /* the whole ledger before it */
+	NO(CHECKPOINT_ROOT_MISMATCH, 0, CHECKPOINT(2), .cp_wrong_root = true), /* size 2 has another root */
+	NO(CHECKPOINT_ROOT_MISMATCH, 0, CHECKPOINT(1), .key = KEY_B, .cp_wrong_root = true),
+	NO(CHECKPOINT_BEYOND_LEDGER, 0, CHECKPOINT(7)),	  /* itself would be entry 7 */
+	NO(CHECKPOINT_BEYOND_LEDGER, 0, CHECKPOINT(1000)),
+	NO(CHECKPOINT_BAD_NOTE_SIGNATURE, 0, CHECKPOINT(1), .cp_bad_note = true),
+	NO(CHECKPOINT_BAD_NOTE_SIGNATURE, 0, CHECKPOINT(1), .cp_note_key = KEY_B + 1), /* B's note, A's record */
+	NO(CHECKPOINT_BAD_NOTE_SIGNATURE, 0, CHECKPOINT(1), .cp_wrong_root = true, .cp_bad_note = true),
+	NO(DUPLICATE_RECORD, 0, .repeat_step = 2),		  /* the same record again */
+	OK(CHECKPOINT(1)),					  /* signed again (new nonce): a new record */
+	NO(BAD_SIGNATURE, 0, CHECKPOINT(1), .bad_signature = true),
+	NO(SITE_MISMATCH, 0, CHECKPOINT(1), .key = KEY_A, .site = SITE_B),
+	OK(COMMISSION, .items = "S3"),			  /* refused checkpoints changed nothing */
+	OK(CHECKPOINT(FIXTURE_CP_LEDGER), .key = KEY_B),
+};
+
+/* Registry records (docs/lifecycle.md "Registry"): A, B, C registered; a strict majority of the
+ * registered sites must sign, each site counted once, whatever the number of its keys. */
+static const struct step registry_steps[] = {
+	NO(REGISTRY_NO_MAJORITY, 0, REGISTRY(KEY_ADD, KEY_A2)),			 /* 1 of 3 */
+	OK(REGISTRY(KEY_ADD, KEY_A2), .cosign = COSIGN(KEY_B)),			 /* 2 of 3 */
+	OK(COMMISSION, .key = KEY_A2, .items = "S1"),				 /* A's new key signs */
+	NO(REGISTRY_NO_MAJORITY, 0, REGISTRY(SITE_ADD, KEY_E), .cosign = COSIGN(KEY_A2)), /* A twice */
+	NO(BAD_COSIGNATURE, AT(0), REGISTRY(SITE_ADD, KEY_E), .cosign = COSIGN(KEY_STRANGER)),
+	NO(BAD_COSIGNATURE, AT(0), REGISTRY(SITE_ADD, KEY_E), .cosign = COSIGN(KEY_REVOKED)),
+	NO(BAD_COSIGNATURE, AT(0), REGISTRY(SITE_ADD, KEY_E), .cosign = COSIGN(KEY_D)), /* site not registered */
+	NO(BAD_COSIGNATURE, AT(0), REGISTRY(SITE_ADD, KEY_E), .cosign = COSIGN(KEY_B), .bad_cosign = true),
+	NO(BAD_SIGNATURE, 0, REGISTRY(SITE_ADD, KEY_E), .cosign = COSIGN(KEY_B), .bad_signature = true),
+	OK(REGISTRY(SITE_ADD, KEY_E), .cosign = COSIGN(KEY_B)),			 /* now 4 sites */
+	OK(COMMISSION, .key = KEY_E, .items = "E1"),				 /* site-e writes */
+	NO(REGISTRY_NO_MAJORITY, 0, REGISTRY(KEY_ADD, KEY_F), .reg_site = SITE_E, .cosign = COSIGN(KEY_B)),
+	NO(REGISTRY_DUPLICATE, 0, REGISTRY(SITE_ADD, KEY_F), .reg_site = SITE_E, .cosign = COSIGN(KEY_B) | COSIGN(KEY_C)),
+	NO(REGISTRY_DUPLICATE, 0, REGISTRY(SITE_ADD, KEY_B), .reg_site = SITE_F, .cosign = COSIGN(KEY_B) | COSIGN(KEY_C)),
+	NO(REGISTRY_DUPLICATE, 0, REGISTRY(SITE_ADD, KEY_F), .reg_node = 4, .cosign = COSIGN(KEY_B) | COSIGN(KEY_C)),
+	NO(REGISTRY_DUPLICATE, 0, REGISTRY(KEY_ADD, KEY_A2), .cosign = COSIGN(KEY_B) | COSIGN(KEY_C)),
+	NO(UNKNOWN_SITE, 0, REGISTRY(KEY_ADD, KEY_F), .reg_site = SITE_X, .cosign = COSIGN(KEY_B) | COSIGN(KEY_C)),
+	NO(UNKNOWN_KEY, 0, REGISTRY(KEY_REVOKE, KEY_F), .reg_site = SITE_A, .cosign = COSIGN(KEY_B) | COSIGN(KEY_C)),
+	NO(SITE_MISMATCH, 0, REGISTRY(KEY_REVOKE, KEY_B), .reg_site = SITE_A, .cosign = COSIGN(KEY_B) | COSIGN(KEY_C)),
+	OK(REGISTRY(KEY_REVOKE, KEY_A2), .cosign = COSIGN(KEY_B) | COSIGN(KEY_C)),
+	NO(UNKNOWN_KEY, 0, COMMISSION, .key = KEY_A2, .items = "S2"),		 /* revoked: refused from now on */
+	NO(REGISTRY_DUPLICATE, 0, REGISTRY(KEY_REVOKE, KEY_A2), .cosign = COSIGN(KEY_B) | COSIGN(KEY_C)),
+	NO(REGISTRY_LAST, 0, REGISTRY(KEY_REVOKE, KEY_E), .cosign = COSIGN(KEY_B) | COSIGN(KEY_E)),
+	OK(REGISTRY(SITE_REMOVE, KEY_E), .cosign = COSIGN(KEY_B) | COSIGN(KEY_C)),
+	NO(UNKNOWN_SITE, 0, COMMISSION, .key = KEY_E, .items = "E2"),		 /* removed */
+	NO(BAD_COSIGNATURE, AT(0), REGISTRY(SITE_ADD, KEY_F), .cosign = COSIGN(KEY_E)), /* removed site's key */
+	NO(UNKNOWN_SITE, 0, REGISTRY(SITE_REMOVE, KEY_E), .cosign = COSIGN(KEY_B) | COSIGN(KEY_C)),
+	NO(REGISTRY_DUPLICATE, 0, REGISTRY(SITE_ADD, KEY_F), .reg_site = SITE_E, .cosign = COSIGN(KEY_B) | COSIGN(KEY_C)),
+	OK(REGISTRY(SITE_REMOVE, KEY_C), .cosign = COSIGN(KEY_B)),		 /* 2 of 3 */
+	OK(REGISTRY(SITE_REMOVE, KEY_B), .cosign = COSIGN(KEY_B)),		 /* 2 of 2 */
+	NO(REGISTRY_LAST, 0, REGISTRY(SITE_REMOVE, KEY_A)),			 /* 1 of 1, but the last */
+	NO(REGISTRY_LAST, 0, REGISTRY(KEY_REVOKE, KEY_A)),			 /* A's last key in force */
+	OK(COMMISSION, .items = "S3"),
+};
+
 /* Envelope checks (also exercised by test_apply.c). */
 static const struct step envelope_steps[] = {
 	OK(COMMISSION, .items = "S1"),
@@ -287,6 +348,8 @@ static const struct scenario scenarios[] = {
 	SCENARIO("deviation", deviation_steps),
 	SCENARIO("limits", limit_steps),
 	SCENARIO("envelope", envelope_steps),
+	SCENARIO("checkpoint", checkpoint_steps),
+	SCENARIO("registry", registry_steps),
 };
 #define SCENARIO_COUNT (sizeof scenarios / sizeof scenarios[0])
 
@@ -345,6 +408,14 @@ static void test_envelope(void)
 {
 	run_named("envelope");
 }
+static void test_checkpoints(void)
+{
+	run_named("checkpoint");
+}
+static void test_registry(void)
+{
+	run_named("registry");
+}
 
 /* Every outcome code must be produced by some row of the tables above. */
 static void test_every_outcome_is_reached(void)
@@ -377,6 +448,8 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_deviation_and_supersedes),
 	TEST_CASE(test_limits),
 	TEST_CASE(test_envelope),
+	TEST_CASE(test_checkpoints),
+	TEST_CASE(test_registry),
 	TEST_CASE(test_every_outcome_is_reached),
 };
 

@@ -55,6 +55,10 @@ static bool records_equal(const struct record *a, const struct record *b)
 	       str_same(a->lock_target, b->lock_target) && a->lock_reason == b->lock_reason &&
 	       a->deviation_category == b->deviation_category && str_same(a->text, b->text) &&
 	       a->item_count == b->item_count && a->ref_count == b->ref_count;
+	same = same && str_same(a->origin, b->origin) && a->checkpoint_size == b->checkpoint_size &&
+	       memcmp(a->checkpoint_root, b->checkpoint_root, sizeof a->checkpoint_root) == 0 &&
+	       a->note_signature_len == b->note_signature_len &&
+	       memcmp(a->note_signature, b->note_signature, a->note_signature_len) == 0;
 	for (size_t i = 0; same && i < a->item_count; i++)
 		same = str_same(a->items[i], b->items[i]);
 	for (size_t i = 0; same && i < a->ref_count; i++)
@@ -387,7 +391,8 @@ static void test_fuzz_corpus(void)
 }
 
 /* The unsigned bytes cut out of an encoding equal the re-encoded ones for every type (apply relies
- * on it to skip re-encoding), and bytes without the canonical signature tail are refused. */
+ * on it to skip re-encoding), and bytes without the canonical signature tail are refused. A
+ * registry record is refused too: its cosignatures, inside the body, are not signed bytes. */
 static void test_unsigned_bytes_from_encoding(void)
 {
 	for (int type = RECORD_TYPE_MIN; type <= RECORD_TYPE_MAX; type++) {
@@ -399,10 +404,16 @@ static void test_unsigned_bytes_from_encoding(void)
 		sl_buf_init(&cut, RECORD_BYTES_MAX);
 		sl_buf_init(&reencoded, RECORD_BYTES_MAX);
 		REQUIRE(record_encode(&s.record, &encoded) == 0);
-		CHECK_INT_EQ(record_unsigned_from_bytes(encoded.data, encoded.len, &cut), 0);
+		bool registry = type == RECORD_REGISTRY;
+		CHECK_INT_EQ(record_unsigned_from_bytes(encoded.data, encoded.len, &cut), registry ? SL_EINVAL : 0);
 		CHECK_INT_EQ(record_encode_unsigned(&s.record, &reencoded), 0);
-		CHECK_INT_EQ(cut.len, reencoded.len);
-		CHECK(cut.len == reencoded.len && memcmp(cut.data, reencoded.data, cut.len) == 0);
+		if (!registry) {
+			CHECK_INT_EQ(cut.len, reencoded.len);
+			CHECK(cut.len == reencoded.len && memcmp(cut.data, reencoded.data, cut.len) == 0);
+		} else {
+			CHECK_INT_EQ(cut.len, 0);
+			CHECK(reencoded.len + 3 + CRYPTO_SIGNATURE_BYTES < encoded.len); /* no cosignatures either */
+		}
 		sl_buf_reset(&cut);
 		encoded.data[encoded.len - CRYPTO_SIGNATURE_BYTES - 3] = 0x0a; /* not key 11 */
 		CHECK_INT_EQ(record_unsigned_from_bytes(encoded.data, encoded.len, &cut), SL_EINVAL);

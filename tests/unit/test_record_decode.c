@@ -358,7 +358,8 @@ static void test_value_ranges(void)
 {
 	REQUIRE(crypto_init() == 0);
 	CHECK_INT_EQ(with_value(RECORD_SHIP, 1, "\x00", 1, NULL), SL_EVALUE);  /* type 0 */
-	CHECK_INT_EQ(with_value(RECORD_SHIP, 1, "\x0c", 1, NULL), SL_EVALUE);  /* type 12 */
+	const uint8_t beyond = RECORD_TYPE_MAX + 1; /* the first type number not yet defined */
+	CHECK_INT_EQ(with_value(RECORD_SHIP, 1, &beyond, 1, NULL), SL_EVALUE);
 	CHECK_INT_EQ(with_value(RECORD_SHIP, 5, "\x00", 1, NULL), SL_EVALUE);  /* meaning 0 */
 	CHECK_INT_EQ(with_value(RECORD_SHIP, 5, "\x04", 1, NULL), SL_EVALUE);  /* meaning 4 */
 	CHECK_INT_EQ(with_value(RECORD_SHIP, 6, "\xff", 1, NULL), SL_EVALUE);  /* time -1 */
@@ -529,6 +530,35 @@ static void test_error_detail_names_field(void)
 	CHECK(strstr(detail.text, "event_time_ms") != NULL);
 }
 
+/* Checkpoint bodies: origin syntax, size, root and note signature lengths. */
+static void test_checkpoint_body(void)
+{
+	REQUIRE(crypto_init() == 0);
+	CHECK_INT_EQ(with_body_str(RECORD_CHECKPOINT, 0, "siteledger/eu-cluster"), 0);
+	CHECK_INT_EQ(with_body_str(RECORD_CHECKPOINT, 0, "siteledger/eu cluster"), SL_EVALUE); /* space */
+	CHECK_INT_EQ(with_body_str(RECORD_CHECKPOINT, 0, "siteledger/caf\xc3\xa9"), SL_EVALUE); /* not ASCII */
+	CHECK_INT_EQ(with_body_str(RECORD_CHECKPOINT, 0, ""), SL_EVALUE);
+	char origin[RECORD_ORIGIN_CHARS_MAX + 2];
+	memset(origin, 'o', sizeof origin - 1);
+	origin[sizeof origin - 1] = '\0';
+	CHECK_INT_EQ(with_body_str(RECORD_CHECKPOINT, 0, origin), SL_EOVERSIZE);
+	origin[RECORD_ORIGIN_CHARS_MAX] = '\0';
+	CHECK_INT_EQ(with_body_str(RECORD_CHECKPOINT, 0, origin), 0);
+	CHECK_INT_EQ(with_body_value(RECORD_CHECKPOINT, 1, "\x00", 1), SL_EVALUE); /* size 0 */
+	CHECK_INT_EQ(with_body_value(RECORD_CHECKPOINT, 1, "\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 9), 0);
+	CHECK_INT_EQ(with_body_value(RECORD_CHECKPOINT, 1, "\xa1" "1", 2), SL_ETYPE);
+	uint8_t bin[2 + RECORD_NOTE_SIGNATURE_BYTES_MAX + 1];
+	memset(bin, 7, sizeof bin);
+	bin[0] = 0xc4;
+	bin[1] = 31;
+	CHECK_INT_EQ(with_body_value(RECORD_CHECKPOINT, 2, bin, 33), SL_EVALUE); /* root of 31 bytes */
+	for (size_t len = 0; len <= RECORD_NOTE_SIGNATURE_BYTES_MAX + 1; len++) {
+		bin[1] = (uint8_t)len;
+		int want = len == 68 || len == 76 ? 0 : len > RECORD_NOTE_SIGNATURE_BYTES_MAX ? SL_EOVERSIZE : SL_EVALUE;
+		CHECK_INT_EQ(with_body_value(RECORD_CHECKPOINT, 3, bin, 2 + len), want);
+	}
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_every_prefix_is_truncated),
 	TEST_CASE(test_cut_and_join_is_identity),
@@ -541,6 +571,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_item_limits),
 	TEST_CASE(test_identifiers),
 	TEST_CASE(test_error_detail_names_field),
+	TEST_CASE(test_checkpoint_body),
 };
 
 TEST_MAIN(cases)

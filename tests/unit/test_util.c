@@ -1,6 +1,7 @@
-/* tests/unit/test_util.c — the error table and bounded buffers (util/). */
+/* tests/unit/test_util.c — the error table, bounded buffers and calendar arithmetic (util/). */
 #include "tests/unit/test.h"
 #include "util/buf.h"
+#include "util/date.h"
 #include "util/error.h"
 
 static void test_error_table_names_and_messages(void)
@@ -75,10 +76,34 @@ static void test_str_views(void)
 	CHECK_INT_EQ(sl_str_copy(SL_STR("abcd"), small, sizeof small), SL_ELIMIT);
 }
 
+/* Known days (epoch, leap days, century rules, before the epoch), then every day of 0001..9999
+ * round-trips and consecutive days are one apart. */
+static void test_date_days_and_civil_round_trip(void)
+{
+	CHECK(sl_date_days_from_civil(1970, 1, 1) == 0);
+	CHECK(sl_date_days_from_civil(1969, 12, 31) == -1);
+	CHECK(sl_date_days_from_civil(2000, 3, 1) == 11017);
+	CHECK(sl_date_days_from_civil(2000, 2, 29) == 11016); /* 2000 is a leap year (divisible by 400) */
+	CHECK(sl_date_days_from_civil(1900, 3, 1) - sl_date_days_from_civil(1900, 2, 28) == 1); /* 1900 is not */
+	CHECK(sl_date_days_from_civil(2026, 11, 24) == 20781);
+	CHECK(sl_date_days_from_civil(1, 1, 1) == -719162);
+	int64_t first = sl_date_days_from_civil(1, 1, 1), last = sl_date_days_from_civil(9999, 12, 31);
+	int bad = 0;
+	for (int64_t d = first; d <= last; d++) {
+		int y = 0;
+		unsigned m = 0, day = 0;
+		sl_date_civil_from_days(d, &y, &m, &day);
+		bad += m < 1 || m > 12 || day < 1 || day > 31 || sl_date_days_from_civil(y, m, day) != d;
+	}
+	CHECK_INT_EQ(bad, 0);
+	CHECK(last - first + 1 == 3652059); /* 9999 years of 365.2425 days */
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_error_table_names_and_messages),
 	TEST_CASE(test_error_set_fills_detail_and_returns_code),
 	TEST_CASE(test_buf_grows_to_its_limit_and_no_further),
 	TEST_CASE(test_str_views),
+	TEST_CASE(test_date_days_and_civil_round_trip),
 };
 TEST_MAIN(cases)

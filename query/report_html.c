@@ -1,4 +1,4 @@
-/* cli/report_html.c — self-contained HTML reports for QA: reconciliation of a lot and SPC control
+/* query/report_html.c — self-contained HTML reports for QA: reconciliation of a lot and SPC control
  * charts. One file each, inline CSS, hand-written SVG, no scripts and no external assets, so the
  * file can be mailed, archived with a batch record and opened offline.
  *
@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cmd_reconcile.h"
 #include "ledger/reason.h"
-#include "util/error.h"
+#include "ledger/reconcile.h"
+#include "ledger/spc.h"
+#include "query/query_internal.h"
 
 #define CHART_WIDTH 760
 #define CHART_HEIGHT 240
@@ -42,21 +43,13 @@ static void html_text(FILE *out, const char *text)
 	}
 }
 
-static int html_close(FILE *out)
-{
-	fputs("</body></html>\n", out);
-	bool failed = ferror(out) != 0;
-	if (fclose(out) != 0 || failed)
-		return SL_EIO;
-	return 0;
-}
 
 /* ---- reconciliation */
 
 static void exception_row(FILE *out, const struct reconcile_exception *e)
 {
 	char when[32], hex[2 * RECORD_ID_BYTES + 1];
-	cli_time_format(e->ledger_time_ms, when);
+	query_time_format(e->ledger_time_ms, when);
 	crypto_hex_encode(e->record_id, sizeof e->record_id, hex);
 	fprintf(out, "<tr><td>%s</td><td>", deviation_category_name(e->category));
 	html_text(out, e->what);
@@ -102,13 +95,13 @@ static void sites_table(FILE *out, const struct reconcile_report *r)
 	free(rows);
 }
 
-int report_html_reconcile(const char *path, const struct reconcile_report *r, const char *site)
+void report_html_reconcile(FILE *out, const struct reconcile_report *r, const struct reconcile_options *o)
 {
-	FILE *out = fopen(path, "w");
-	if (out == NULL)
-		return SL_EIO;
-	char now[32];
-	cli_time_format(r->now_ms, now);
+	char now[32], from[32], to[32];
+	const char *site = o->site;
+	query_time_format(r->now_ms, now);
+	query_time_format(o->from_ms, from);
+	query_time_format(o->to_ms, to);
 	fputs("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Reconciliation</title>\n", out);
 	fputs(STYLE, out);
 	fputs("</head><body><h1>Reconciliation of lot ", out);
@@ -118,6 +111,14 @@ int report_html_reconcile(const char *path, const struct reconcile_report *r, co
 		html_text(out, site);
 	fprintf(out, ". Ledger as of %s, %" PRIu64 " entries. Definitions: docs/reconciliation.md.</p>\n", now,
 		r->entries);
+	if (o->line != NULL) {
+		fputs("<p>Packs commissioned by line ", out);
+		html_text(out, o->line);
+		fputs(" only.</p>\n", out);
+	}
+	if (o->from_ms != 0 || o->to_ms != 0)
+		fprintf(out, "<p>Period (ledger time): from %s to %s, end excluded.</p>\n",
+			o->from_ms ? from : "the first entry", o->to_ms ? to : "now");
 	uint64_t unexplained = r->counts[RECONCILE_UNEXPLAINED];
 	fprintf(out, "<p class=\"%s\">%s</p>\n", unexplained ? "bad" : "ok",
 		unexplained ? "NOT releasable: unexplained items remain (see the exceptions)"
@@ -139,7 +140,7 @@ int report_html_reconcile(const char *path, const struct reconcile_report *r, co
 		fputs("<br>", out);
 	}
 	fputs(r->unexplained_count ? "</p>\n" : "none</p>\n", out);
-	return html_close(out);
+	fputs("</body></html>\n", out);
 }
 
 /* ---- SPC */
@@ -154,13 +155,6 @@ static double chart_x(size_t i, size_t count)
 {
 	double plot = CHART_WIDTH - CHART_LEFT - CHART_RIGHT;
 	return count < 2 ? CHART_LEFT + plot / 2 : CHART_LEFT + plot * (double)i / (double)(count - 1);
-}
-
-static void day_label(int64_t day, char out[16])
-{
-	char full[32];
-	cli_time_format((uint64_t)(day * 86400000LL), full);
-	snprintf(out, 16, "%.10s", full);
 }
 
 /* A limit line as steps: each day's limit spans half a day either side. */
@@ -189,7 +183,7 @@ static void chart_axes(FILE *out, const struct spc_series *s, double y_max)
 	size_t step = s->count / CHART_X_LABELS_MAX + 1;
 	for (size_t i = 0; i < s->count; i += step) {
 		char day[16];
-		day_label(s->points[i].day, day);
+		query_day_format(s->points[i].day, day);
 		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%s</text>\n", chart_x(i, s->count),
 			bottom + 16, day);
 	}
@@ -221,7 +215,7 @@ static void chart_svg(FILE *out, const struct spc_series *s)
 	for (size_t i = 0; i < s->count; i++) {
 		const struct spc_chart_point *c = &s->chart[i];
 		char day[16];
-		day_label(s->points[i].day, day);
+		query_day_format(s->points[i].day, day);
 		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" fill=\"%s\"><title>%s: %" PRIu64 " of %" PRIu64
 			     " (%.2f%%)%s%s</title></circle>\n",
 			chart_x(i, s->count), chart_y(c->p, y_max), c->rules ? 6 : 3, c->rules ? "#d00" : "#36c", day,
@@ -247,33 +241,26 @@ static void series_title(FILE *out, const struct spc_series *s)
 		fprintf(out, ", shift %d", s->shift);
 }
 
+static void signal_row(void *ctx, const struct spc_series *s, size_t k, const char *day)
+{
+	FILE *out = ctx;
+	const struct spc_chart_point *c = &s->chart[k];
+	fprintf(out, "<tr><td>%s</td><td>", day);
+	series_title(out, s);
+	fprintf(out, "</td><td class=\"n\">%.2f%% (%" PRIu64 "/%" PRIu64 ")</td><td>%.2f%% &ndash; %.2f%%</td><td>%s%s</td></tr>\n",
+		100.0 * c->p, s->points[k].defects, s->points[k].size, 100.0 * c->lcl, 100.0 * c->ucl,
+		c->rules & SPC_RULE_BEYOND ? "beyond the limits " : "", c->rules & SPC_RULE_RUN ? "8 in a row on one side" : "");
+}
+
 static void signals_table(FILE *out, const struct spc_report *r)
 {
 	fputs("<table><tr><th>Day</th><th>Series</th><th>Rate</th><th>Limits</th><th>Rule</th></tr>\n", out);
-	for (size_t i = 0; i < r->count; i++) {
-		const struct spc_series *s = &r->series[i];
-		for (size_t k = 0; k < s->count; k++) {
-			const struct spc_chart_point *c = &s->chart[k];
-			if (c->rules == 0)
-				continue;
-			char day[16];
-			day_label(s->points[k].day, day);
-			fprintf(out, "<tr><td>%s</td><td>", day);
-			series_title(out, s);
-			fprintf(out, "</td><td class=\"n\">%.2f%% (%" PRIu64 "/%" PRIu64 ")</td><td>%.2f%% &ndash; %.2f%%</td><td>%s%s</td></tr>\n",
-				100.0 * c->p, s->points[k].defects, s->points[k].size, 100.0 * c->lcl, 100.0 * c->ucl,
-				c->rules & SPC_RULE_BEYOND ? "beyond the limits " : "",
-				c->rules & SPC_RULE_RUN ? "8 in a row on one side" : "");
-		}
-	}
+	query_spc_signals_each(r, signal_row, out);
 	fputs("</table>\n", out);
 }
 
-int report_html_spc(const char *path, const struct spc_report *r)
+void report_html_spc(FILE *out, const struct spc_report *r)
 {
-	FILE *out = fopen(path, "w");
-	if (out == NULL)
-		return SL_EIO;
 	fputs("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>SPC</title>\n", out);
 	fputs(STYLE, out);
 	fprintf(out, "</head><body><h1>Rejection and exception rates</h1>\n<p>%" PRIu64 " records, %zu charts, "
@@ -290,5 +277,5 @@ int report_html_spc(const char *path, const struct spc_report *r)
 		fprintf(out, " &mdash; %zu signal(s)</h3>\n", r->series[i].signals);
 		chart_svg(out, &r->series[i]);
 	}
-	return html_close(out);
+	fputs("</body></html>\n", out);
 }

@@ -1,0 +1,633 @@
+/* node/snapshot.c — catching a follower up from behind the leader's compaction point (node.h
+ * "node/snapshot.c"; wire format and assembly rules: node/snapshot_codec.c).
+ *
+ * Leader, per follower (struct snap_out), driven by raft's SNAPSHOT message, acks and ticks:
+ *
+ *     idle ──SNAPSHOT msg──▶ streaming ──ack COMPLETE──▶ send the SNAPSHOT msg, report ok ──▶ idle
+ *                              │  ▲ ack PROGRESS: window moves; no ack for RESEND_MS: go back
+ *                              └──┴─ ack REFUSED, STALL_MS without progress, export failed:
+ *                                    report not ok, no new transfer for RETRY_MS ──▶ idle
+ *
+ * The ledger is exported once per compaction point (replica_snapshot_export) into one buffer that
+ * every transfer of that point shares; it is freed when no transfer uses it. A transfer of an
+ * older point is superseded (reported not ok) when a newer one must be exported, so at most one
+ * export (REPLICA_SNAPSHOT_BYTES_MAX) is held. The SHA-256 is computed as chunks first leave and
+ * travels in the last chunk.
+ *
+ * Follower: chunks in order are written to DATA/snapshot.partial (space reserved up front); the
+ * complete, hash-checked file is mapped read-only and unlinked (staged). raft's SNAPSHOT message
+ * from the same sender for the same point is stepped only then (installing); the Ready that
+ * installs it reads the mapping on the storage thread (node.h rule 3), and node_snapshot_applied
+ * or the applied index passing the point releases it. A staged snapshot whose message never
+ * comes expires after NODE_SNAP_STALL_MS.
+ *
+ * Test-only fault: SITELEDGERD_TEST_CORRUPT_SNAPSHOTS=N makes the leader flip one byte of the first
+ * chunk of its first N transfers after hashing it, so the follower must refuse them
+ * (tests/integration/test_node_compaction.sh).
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "node/node.h"
+#include "util/error.h"
+
+#define SNAP_PARTIAL_NAME "snapshot.partial"
+#define SNAP_FAULT_ENV "SITELEDGERD_TEST_CORRUPT_SNAPSHOTS"
+#define SNAP_FAULT_MAX 100 /* the fault countdown is for tests: a few transfers */
+
+_Static_assert(NODE_SNAP_WINDOW_CHUNKS * (NODE_SNAP_CHUNK_BYTES_MAX + NODE_SNAP_CHUNK_HEADER_BYTES + 64) <=
+		       NODE_PEER_QUEUE_BYTES_MAX / 2,
+	       "a full window fits half a peer queue");
+
+struct snap_out {
+	bool active;
+	uint64_t to;
+	uint64_t transfer;
+	struct raft_msg msg; /* raft's SNAPSHOT message: sent once the follower holds the data */
+	uint64_t total, sent, acked, hashed;
+	struct crypto_sha256_stream hash;
+	uint8_t digest[CRYPTO_SHA256_BYTES]; /* valid once hashed == total */
+	uint64_t started_ms, progress_ms, resend_ms;
+	uint64_t retry_after_ms; /* kept across transfers: no new one before this */
+	uint64_t done_index, done_term, done_ms; /* the last transfer that succeeded, and when */
+	bool corrupt;		 /* test fault: damage the first chunk */
+};
+
+struct snap_map {
+	bool has;
+	uint64_t from, index, term;
+	uint8_t *data;
+	size_t len;
+	uint64_t since_ms;
+};
+
+struct node_snapshot {
+	struct sl_buf blob; /* the export all transfers share */
+	struct raft_snapshot_meta blob_meta;
+	bool blob_ready;
+	struct snap_out out[NODE_PEERS_MAX]; /* by peer index */
+	uint8_t *chunk; /* one encoded chunk (chunk_cap bytes) */
+	size_t chunk_cap;
+	uint64_t transfer_last;
+	unsigned fault_corrupt;
+	struct node_snap_assembly in;
+	int in_fd;
+	char partial_path[NODE_CONFIG_PATH_BYTES + sizeof SNAP_PARTIAL_NAME + 1];
+	struct snap_map staged, installing;
+};
+
+static uint64_t now_ms(const struct node *n)
+{
+	return uv_now(n->loop);
+}
+
+static int peer_index(const struct node *n, uint64_t id)
+{
+	for (size_t i = 0; i < n->peer_count; i++) /* slots may be relinked to others (membership) */
+		if (n->peers[i].linked && n->peers[i].config->id == id)
+			return (int)i;
+	return -1;
+}
+
+static void map_release(struct snap_map *m)
+{
+	if (m->has && m->data != NULL)
+		munmap(m->data, m->len);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- leader ---- */
+
+static void blob_release_if_unused(struct node_snapshot *s)
+{
+	for (size_t i = 0; i < NODE_PEERS_MAX; i++)
+		if (s->out[i].active)
+			return;
+	sl_buf_free(&s->blob);
+	sl_buf_init(&s->blob, REPLICA_SNAPSHOT_BYTES_MAX);
+	s->blob_ready = false;
+}
+
+/* End transfer i; report to raft unless raft already moved on (leadership lost, replaced). */
+static void out_end(struct node *n, size_t i, bool report, bool ok, const char *why)
+{
+	struct node_snapshot *s = n->snapshot;
+	struct snap_out *o = &s->out[i];
+	assert(o->active);
+	o->active = false;
+	uint64_t took_ms = now_ms(n) - o->started_ms;
+	if (ok) {
+		n->metrics.snapshot.sent_total++;
+		node_log("info", "snapshot sent", "peer=%s index=%" PRIu64 " term=%" PRIu64 " bytes=%" PRIu64
+			 " transfer=%" PRIu64 " ms=%" PRIu64, n->peers[i].config->name, o->msg.snapshot.index,
+			 o->msg.snapshot.term, o->total, o->transfer, took_ms);
+	} else {
+		n->metrics.snapshot.send_failed_total++;
+		o->retry_after_ms = now_ms(n) + NODE_SNAP_RETRY_MS;
+		node_log("warn", "snapshot transfer failed", "peer=%s index=%" PRIu64 " sent=%" PRIu64 " acked=%" PRIu64
+			 " total=%" PRIu64 " transfer=%" PRIu64 " ms=%" PRIu64 " why=\"%s\"", n->peers[i].config->name,
+			 o->msg.snapshot.index, o->sent, o->acked, o->total, o->transfer, took_ms, why);
+	}
+	if (report)
+		raft_report_snapshot(replica_raft(n->rp), o->to, ok);
+	blob_release_if_unused(s);
+}
+
+/* The export of meta's compaction point, shared; an export of another point supersedes the
+ * transfers of the old one. SL_ENOENT when the replica's point is no longer meta's. */
+static int blob_for(struct node *n, const struct raft_snapshot_meta *meta)
+{
+	struct node_snapshot *s = n->snapshot;
+	if (s->blob_ready && s->blob_meta.index == meta->index && s->blob_meta.term == meta->term)
+		return 0;
+	for (size_t i = 0; i < n->peer_count; i++)
+		if (s->out[i].active)
+			out_end(n, i, true, false, "superseded by a newer compaction point");
+	sl_buf_free(&s->blob);
+	sl_buf_init(&s->blob, REPLICA_SNAPSHOT_BYTES_MAX);
+	s->blob_ready = false;
+	uv_update_time(n->loop);
+	uint64_t start = now_ms(n);
+	int rc = replica_snapshot_export(n->rp, &s->blob, &s->blob_meta);
+	uv_update_time(n->loop);
+	if (rc == 0 && (s->blob_meta.index != meta->index || s->blob_meta.term != meta->term))
+		rc = SL_ENOENT; /* compacted again since raft asked: it asks again with the new point */
+	if (rc != 0) {
+		sl_buf_free(&s->blob);
+		sl_buf_init(&s->blob, REPLICA_SNAPSHOT_BYTES_MAX);
+		return rc;
+	}
+	s->blob_ready = true;
+	node_log("info", "snapshot exported", "index=%" PRIu64 " term=%" PRIu64 " bytes=%zu ms=%" PRIu64,
+		 meta->index, meta->term, s->blob.len, now_ms(n) - start);
+	return 0;
+}
+
+/* Send chunks of transfer i while its window and the peer's queue have room. */
+static void out_pump(struct node *n, size_t i)
+{
+	struct node_snapshot *s = n->snapshot;
+	struct snap_out *o = &s->out[i];
+	const struct node_peer *p = &n->peers[i];
+	while (o->active && o->sent < o->total &&
+	       o->sent - o->acked < (uint64_t)NODE_SNAP_WINDOW_CHUNKS * NODE_SNAP_CHUNK_BYTES_MAX) {
+		uint64_t left = o->total - o->sent;
+		size_t len = left < NODE_SNAP_CHUNK_BYTES_MAX ? (size_t)left : NODE_SNAP_CHUNK_BYTES_MAX;
+		bool last = o->sent + len == o->total;
+		size_t encoded = node_snap_chunk_encoded_bytes(len, last);
+		if (p->queue_count >= NODE_PEER_QUEUE_MSGS_MAX / 2 ||
+		    p->queue_bytes + encoded + NODE_PEER_ENVELOPE_BYTES > NODE_PEER_QUEUE_BYTES_MAX / 2)
+			return; /* resumes on the next ack or tick, as the queue drains */
+		const uint8_t *data = s->blob.data + o->sent;
+		if (o->sent == o->hashed) { /* first time out: chunks start at multiples of the size */
+			crypto_sha256_stream_update(&o->hash, data, len);
+			o->hashed += len;
+			if (o->hashed == o->total)
+				crypto_sha256_stream_final(&o->hash, o->digest);
+		}
+		struct node_snap_chunk c = { .flags = last ? NODE_SNAP_FLAG_LAST : 0, .transfer = o->transfer,
+					     .leader_term = o->msg.term, .index = o->msg.snapshot.index,
+					     .term = o->msg.snapshot.term, .total = o->total, .offset = o->sent,
+					     .data = data, .len = len };
+		memcpy(c.hash, o->digest, sizeof c.hash);
+		size_t out_len = 0;
+		int rc = node_snap_chunk_encode(&c, s->chunk, s->chunk_cap, &out_len);
+		if (rc == 0 && o->corrupt && o->sent == 0)
+			s->chunk[NODE_SNAP_CHUNK_HEADER_BYTES + len - 1] ^= 0x01; /* test fault (file comment) */
+		if (rc == 0)
+			rc = node_peer_send_plain(n, o->to, s->chunk, out_len);
+		if (rc != 0) {
+			out_end(n, i, true, false, sl_errname(rc));
+			return;
+		}
+		n->metrics.snapshot.bytes_sent_total += len;
+		o->sent += len;
+	}
+}
+
+static uint64_t transfer_id_next(struct node *n)
+{
+	struct node_snapshot *s = n->snapshot;
+	uint64_t id = node_clock_ms() << 16; /* grows across restarts too (assembly rule 1) */
+	s->transfer_last = id > s->transfer_last ? id : s->transfer_last + 1;
+	return s->transfer_last;
+}
+
+void node_snapshot_send(struct node *n, const struct raft_msg *msg)
+{
+	struct node_snapshot *s = n->snapshot;
+	int i = peer_index(n, msg->to);
+	if (s == NULL || i < 0)
+		return;
+	struct snap_out *o = &s->out[i];
+	if (o->active && o->to != msg->to)
+		out_end(n, (size_t)i, true, false, "the peer's slot was relinked");
+	if (o->to != msg->to) { /* the slot served another peer before */
+		memset(o, 0, sizeof *o);
+		o->to = msg->to;
+	}
+	if (o->active && o->msg.term == msg->term && o->msg.snapshot.index == msg->snapshot.index &&
+	    o->msg.snapshot.term == msg->snapshot.term)
+		return; /* the same request again: the transfer under way answers it */
+	if (o->active)
+		out_end(n, (size_t)i, false, false, "replaced by another snapshot");
+	if (o->done_index == msg->snapshot.index && o->done_term == msg->snapshot.term &&
+	    now_ms(n) - o->done_ms < NODE_SNAP_STALL_MS) {
+		/* it holds this data already (raft asks again on stale rejections): the message only */
+		node_peer_send_raft(n, msg);
+		raft_report_snapshot(replica_raft(n->rp), msg->to, true);
+		return;
+	}
+	if (now_ms(n) < o->retry_after_ms) {
+		raft_report_snapshot(replica_raft(n->rp), msg->to, false); /* raft asks again after a probe */
+		return;
+	}
+	int rc = blob_for(n, &msg->snapshot);
+	if (rc != 0) {
+		n->metrics.snapshot.send_failed_total++;
+		o->retry_after_ms = now_ms(n) + NODE_SNAP_RETRY_MS;
+		node_log(rc == SL_ENOENT ? "info" : "error", "cannot export the snapshot",
+			 "peer=%s index=%" PRIu64 " err=%s", n->peers[i].config->name, msg->snapshot.index, sl_errname(rc));
+		raft_report_snapshot(replica_raft(n->rp), msg->to, false);
+		return;
+	}
+	*o = (struct snap_out){ .active = true, .to = msg->to, .transfer = transfer_id_next(n), .msg = *msg,
+				.total = s->blob.len, .started_ms = now_ms(n), .progress_ms = now_ms(n),
+				.retry_after_ms = o->retry_after_ms, .done_index = o->done_index,
+				.done_term = o->done_term, .done_ms = o->done_ms };
+	o->msg.entries = NULL;
+	o->msg.entries_count = 0;
+	crypto_sha256_stream_init(&o->hash);
+	if (s->fault_corrupt > 0) {
+		s->fault_corrupt--;
+		o->corrupt = true;
+	}
+	node_log("info", "snapshot transfer started", "peer=%s index=%" PRIu64 " term=%" PRIu64 " bytes=%" PRIu64
+		 " transfer=%" PRIu64 "%s", n->peers[i].config->name, msg->snapshot.index, msg->snapshot.term,
+		 o->total, o->transfer, o->corrupt ? " test_fault=corrupt" : "");
+	out_pump(n, (size_t)i);
+}
+
+/* The follower holds the whole snapshot, hash-checked: raft's message goes now, then the report. */
+static void out_complete(struct node *n, size_t i)
+{
+	struct snap_out *o = &n->snapshot->out[i];
+	struct raft_status st;
+	raft_status_get(replica_raft(n->rp), &st);
+	if (st.role != RAFT_LEADER || st.term != o->msg.term) {
+		out_end(n, i, false, false, "no longer leader");
+		return;
+	}
+	node_peer_send_raft(n, &o->msg);
+	o->done_index = o->msg.snapshot.index;
+	o->done_term = o->msg.snapshot.term;
+	o->done_ms = now_ms(n);
+	out_end(n, i, true, true, "");
+}
+
+static void ack_receive(struct node *n, struct node_peer *p, const uint8_t *bytes, size_t len)
+{
+	struct node_snap_ack a;
+	if (node_snap_ack_decode(bytes, len, &a) != 0) {
+		n->counters.peer_dropped_malformed++;
+		p->dropped_malformed++;
+		return;
+	}
+	int i = peer_index(n, p->config->id);
+	struct snap_out *o = i >= 0 ? &n->snapshot->out[i] : NULL;
+	if (o == NULL || !o->active || o->to != p->config->id || a.transfer != o->transfer || a.next > o->sent) {
+		n->metrics.snapshot.chunks_ignored_total++; /* an old transfer's, or beyond what was sent */
+		return;
+	}
+	if (a.status == NODE_SNAP_ACK_REFUSED) {
+		out_end(n, (size_t)i, true, false, "the follower refused the transfer");
+		return;
+	}
+	if (a.next > o->acked) {
+		o->acked = a.next;
+		o->progress_ms = now_ms(n);
+	}
+	if (a.status == NODE_SNAP_ACK_COMPLETE && a.next == o->total)
+		out_complete(n, (size_t)i);
+	else
+		out_pump(n, (size_t)i);
+}
+
+static void out_tick(struct node *n, const struct raft_status *st)
+{
+	struct node_snapshot *s = n->snapshot;
+	uint64_t now = now_ms(n);
+	for (size_t i = 0; i < n->peer_count; i++) {
+		struct snap_out *o = &s->out[i];
+		if (!o->active)
+			continue;
+		if (!n->peers[i].linked || n->peers[i].config->id != o->to) {
+			out_end(n, i, true, false, "the peer is no longer linked");
+			continue;
+		}
+		if (st->role != RAFT_LEADER || st->term != o->msg.term) {
+			out_end(n, i, false, false, "no longer leader");
+			continue;
+		}
+		if (now - o->progress_ms >= NODE_SNAP_STALL_MS) {
+			out_end(n, i, true, false, "timed out");
+			continue;
+		}
+		uint64_t quiet_since = o->progress_ms > o->resend_ms ? o->progress_ms : o->resend_ms;
+		if (o->sent > o->acked && now - quiet_since >= NODE_SNAP_RESEND_MS) {
+			o->sent = o->acked; /* go back: a chunk or its ack was lost */
+			o->resend_ms = now;
+		}
+		out_pump(n, i);
+	}
+}
+
+/* ---- follower ---- */
+
+static void ack_send(struct node *n, uint64_t to, uint8_t status, uint64_t transfer, uint64_t next)
+{
+	struct node_snap_ack a = { .status = status, .transfer = transfer, .next = next };
+	uint8_t bytes[NODE_SNAP_ACK_BYTES];
+	node_snap_ack_encode(&a, bytes);
+	(void)node_peer_send_plain(n, to, bytes, sizeof bytes); /* a lost ack: the sender resends */
+}
+
+static void incoming_discard(struct node_snapshot *s)
+{
+	s->in.active = false;
+	if (s->in_fd >= 0) {
+		close(s->in_fd);
+		s->in_fd = -1;
+		(void)unlink(s->partial_path);
+	}
+}
+
+static void incoming_fail(struct node *n, uint64_t from, uint64_t transfer, enum node_snapshot_fail reason,
+			  const char *why)
+{
+	struct node_snapshot *s = n->snapshot;
+	if (s->in.transfer == transfer && s->in.from == from)
+		incoming_discard(s);
+	n->metrics.snapshot.receive_failed_total[reason]++;
+	node_log("warn", "snapshot refused", "from=%" PRIu64 " transfer=%" PRIu64 " reason=%s why=\"%s\"", from, transfer,
+		 node_snapshot_fail_names[reason], why);
+	if (transfer != 0)
+		ack_send(n, from, NODE_SNAP_ACK_REFUSED, transfer, 0);
+}
+
+/* A new transfer's partial file, its whole size reserved (a full disk fails now, not midway). */
+static int incoming_create(struct node_snapshot *s, uint64_t total)
+{
+	if (s->in_fd >= 0)
+		close(s->in_fd);
+	map_release(&s->staged); /* the sender started over: the staged one will not be asked for */
+	s->in_fd = open(s->partial_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (s->in_fd < 0)
+		return SL_EIO;
+	int rc = posix_fallocate(s->in_fd, 0, (off_t)total);
+	return rc == 0 || rc == EOPNOTSUPP || rc == EINVAL ? 0 : rc == ENOSPC ? SL_ENOSPC : SL_EIO;
+}
+
+static int incoming_write(int fd, const uint8_t *data, size_t len, uint64_t offset)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t w = pwrite(fd, data + done, len - done, (off_t)(offset + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return errno == ENOSPC ? SL_ENOSPC : SL_EIO;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* The whole file, hash-checked: map it read-only, unlink it (the mapping keeps it), stage it. */
+static int incoming_finish(struct node *n)
+{
+	struct node_snapshot *s = n->snapshot;
+	void *map = mmap(NULL, (size_t)s->in.total, PROT_READ, MAP_PRIVATE, s->in_fd, 0);
+	close(s->in_fd);
+	s->in_fd = -1;
+	(void)unlink(s->partial_path);
+	if (map == MAP_FAILED)
+		return SL_EIO;
+	map_release(&s->staged);
+	s->staged = (struct snap_map){ .has = true, .from = s->in.from, .index = s->in.index, .term = s->in.term,
+				       .data = map, .len = (size_t)s->in.total, .since_ms = now_ms(n) };
+	return 0;
+}
+
+static void chunk_taken(struct node *n, struct node_peer *p, const struct node_snap_chunk *c,
+			enum node_snap_verdict verdict)
+{
+	struct node_snapshot *s = n->snapshot;
+	uint64_t from = p->config->id;
+	int rc = c->offset == 0 ? incoming_create(s, c->total) : 0;
+	if (rc == 0)
+		rc = incoming_write(s->in_fd, c->data, c->len, c->offset);
+	if (rc == 0 && verdict == NODE_SNAP_COMPLETE)
+		rc = incoming_finish(n);
+	if (rc != 0) {
+		incoming_fail(n, from, c->transfer, NODE_SNAPSHOT_FAIL_IO, sl_strerror(rc));
+		return;
+	}
+	n->metrics.snapshot.bytes_received_total += c->len;
+	if (verdict == NODE_SNAP_ACCEPTED) {
+		ack_send(n, from, NODE_SNAP_ACK_PROGRESS, c->transfer, s->in.next);
+		return;
+	}
+	n->metrics.snapshot.received_total++;
+	node_log("info", "snapshot received", "from=%s index=%" PRIu64 " term=%" PRIu64 " bytes=%" PRIu64
+		 " transfer=%" PRIu64, p->config->name, s->in.index, s->in.term, s->in.total, c->transfer);
+	ack_send(n, from, NODE_SNAP_ACK_COMPLETE, c->transfer, s->in.total);
+}
+
+static void chunk_receive(struct node *n, struct node_peer *p, const uint8_t *bytes, size_t len)
+{
+	struct node_snapshot *s = n->snapshot;
+	uint64_t from = p->config->id;
+	struct node_snap_chunk c;
+	int rc = node_snap_chunk_decode(bytes, len, &c);
+	if (rc != 0) {
+		n->counters.peer_dropped_malformed++;
+		p->dropped_malformed++;
+		incoming_fail(n, from, c.transfer,
+			      rc == SL_EOVERSIZE ? NODE_SNAPSHOT_FAIL_OVERSIZE : NODE_SNAPSHOT_FAIL_MALFORMED, sl_errname(rc));
+		return;
+	}
+	const char *why = "";
+	enum node_snap_verdict verdict = node_snap_assembly_offer(&s->in, from, &c, now_ms(n), &why);
+	switch (verdict) {
+	case NODE_SNAP_IGNORED:
+		n->metrics.snapshot.chunks_ignored_total++;
+		if (s->in.active && s->in.from == from && s->in.transfer == c.transfer)
+			ack_send(n, from, NODE_SNAP_ACK_PROGRESS, c.transfer, s->in.next); /* where to resume */
+		return;
+	case NODE_SNAP_UNKNOWN:
+		n->metrics.snapshot.chunks_ignored_total++;
+		ack_send(n, from, NODE_SNAP_ACK_REFUSED, c.transfer, 0); /* e.g. we restarted mid-transfer */
+		return;
+	case NODE_SNAP_REFUSED:
+		incoming_discard(s);
+		incoming_fail(n, from, c.transfer, NODE_SNAPSHOT_FAIL_INCONSISTENT, why);
+		return;
+	case NODE_SNAP_BAD_HASH:
+		incoming_discard(s);
+		incoming_fail(n, from, c.transfer, NODE_SNAPSHOT_FAIL_HASH, why);
+		return;
+	case NODE_SNAP_ACCEPTED:
+	case NODE_SNAP_COMPLETE:
+		chunk_taken(n, p, &c, verdict);
+		return;
+	}
+}
+
+void node_snapshot_receive(struct node *n, struct node_peer *p, const uint8_t *bytes, size_t len)
+{
+	assert(len > 0);
+	if (n->snapshot == NULL)
+		return;
+	if (bytes[0] == NODE_SNAP_KIND_CHUNK) {
+		chunk_receive(n, p, bytes, len);
+	} else if (bytes[0] == NODE_SNAP_KIND_ACK) {
+		ack_receive(n, p, bytes, len);
+	} else {
+		n->counters.peer_dropped_malformed++;
+		p->dropped_malformed++;
+	}
+}
+
+void node_snapshot_step(struct node *n, const struct raft_msg *msg)
+{
+	struct node_snapshot *s = n->snapshot;
+	const struct raft_snapshot_meta *meta = &msg->snapshot;
+	if (s == NULL)
+		return;
+	if (!s->staged.has || s->staged.from != msg->from || s->staged.index != meta->index ||
+	    s->staged.term != meta->term || s->installing.has) {
+		struct raft_status st;
+		raft_status_get(replica_raft(n->rp), &st);
+		if (meta->index <= st.commit)
+			(void)raft_step(replica_raft(n->rp), msg); /* raft only answers: no data needed */
+		else
+			n->metrics.snapshot.chunks_ignored_total++; /* no data for it (yet): the leader retries */
+		return;
+	}
+	s->installing = s->staged; /* pinned for the storage thread (node.h rule 3) */
+	memset(&s->staged, 0, sizeof s->staged);
+	int rc = raft_step(replica_raft(n->rp), msg);
+	struct raft_status st;
+	raft_status_get(replica_raft(n->rp), &st);
+	if (rc != 0 || st.snapshot.index != meta->index || st.snapshot.term != meta->term) {
+		map_release(&s->installing); /* stale, or the log already had it: nothing to install */
+		return;
+	}
+	node_log("info", "snapshot accepted by raft", "from=%" PRIu64 " index=%" PRIu64 " term=%" PRIu64, msg->from,
+		 meta->index, meta->term);
+}
+
+/* Storage thread: reads only the pinned mapping, which the loop leaves alone until the Ready
+ * that installs it is finished (node.h rule 3). */
+int node_snapshot_data(struct node *n, const struct raft_snapshot_meta *meta, const uint8_t **data, size_t *len)
+{
+	const struct node_snapshot *s = n->snapshot;
+	if (s == NULL || !s->installing.has || s->installing.index != meta->index || s->installing.term != meta->term)
+		return SL_ENOENT;
+	*data = s->installing.data;
+	*len = s->installing.len;
+	return 0;
+}
+
+void node_snapshot_applied(struct node *n, const struct replica_applied *a)
+{
+	struct node_snapshot *s = n->snapshot;
+	if (s == NULL || !a->snapshot)
+		return;
+	n->metrics.snapshot.installed_total++;
+	node_log("info", "snapshot installed", "index=%" PRIu64 " term=%" PRIu64 " ledger_size=%" PRIu64, a->index,
+		 a->term, a->ledger_seq);
+	map_release(&s->installing);
+}
+
+void node_snapshot_diverged(struct node *n)
+{
+	n->metrics.snapshot.divergences_total++;
+}
+
+static void in_tick(struct node *n)
+{
+	struct node_snapshot *s = n->snapshot;
+	uint64_t now = now_ms(n);
+	if (s->in.active && now - s->in.last_ms >= NODE_SNAP_STALL_MS)
+		incoming_fail(n, s->in.from, s->in.transfer, NODE_SNAPSHOT_FAIL_TIMEOUT, "no chunk for too long");
+	if (s->staged.has && now - s->staged.since_ms >= NODE_SNAP_STALL_MS) {
+		node_log("info", "staged snapshot expired", "index=%" PRIu64 " why=\"raft's message never came\"",
+			 s->staged.index);
+		map_release(&s->staged);
+	}
+	if (s->installing.has) {
+		struct store_raft_applied a;
+		replica_applied_get(n->rp, &a);
+		if (a.index >= s->installing.index)
+			map_release(&s->installing); /* installed, or no longer needed */
+	}
+}
+
+void node_snapshot_tick(struct node *n)
+{
+	if (n->snapshot == NULL)
+		return;
+	struct raft_status st;
+	raft_status_get(replica_raft(n->rp), &st);
+	n->metrics.snapshot.compaction_index = st.snapshot.index;
+	out_tick(n, &st);
+	in_tick(n);
+}
+
+int node_snapshot_open(struct node *n)
+{
+	struct node_snapshot *s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return SL_ENOMEM;
+	s->chunk_cap = node_snap_chunk_encoded_bytes(NODE_SNAP_CHUNK_BYTES_MAX, true);
+	s->chunk = malloc(s->chunk_cap);
+	int len = snprintf(s->partial_path, sizeof s->partial_path, "%s/%s", n->config.data_dir, SNAP_PARTIAL_NAME);
+	if (s->chunk == NULL || len < 0 || (size_t)len >= sizeof s->partial_path) {
+		int rc = s->chunk == NULL ? SL_ENOMEM : SL_ELIMIT;
+		free(s->chunk);
+		free(s);
+		return rc;
+	}
+	sl_buf_init(&s->blob, REPLICA_SNAPSHOT_BYTES_MAX);
+	s->in_fd = -1;
+	(void)unlink(s->partial_path); /* left by a crash mid-transfer: the leader sends it again */
+	const char *fault = getenv(SNAP_FAULT_ENV);
+	if (fault != NULL && fault[0] != '\0') {
+		long v = strtol(fault, NULL, 10);
+		s->fault_corrupt = v > 0 && v <= SNAP_FAULT_MAX ? (unsigned)v : 0;
+		node_log("warn", "test fault injection", "env=%s corrupt_transfers=%u", SNAP_FAULT_ENV, s->fault_corrupt);
+	}
+	n->snapshot = s;
+	return 0;
+}
+
+void node_snapshot_close(struct node *n)
+{
+	struct node_snapshot *s = n->snapshot;
+	if (s == NULL)
+		return;
+	incoming_discard(s);
+	map_release(&s->staged);
+	map_release(&s->installing);
+	sl_buf_free(&s->blob);
+	free(s->chunk);
+	free(s);
+	n->snapshot = NULL;
+}
