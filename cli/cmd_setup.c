@@ -185,9 +185,11 @@ int cli_ledger_open(const struct cli_args *args, bool write, struct cli_ledger *
 		return cli_fail("%s is not a siteledger data directory (run 'siteledger init' first)", data);
 	struct store_options options = { .read_only = !write };
 	int rc = store_open(&ledger->st, data, &options);
-	if (rc != 0)
-		return cli_fail("cannot open %s: %s%s", data, sl_strerror(rc),
+	if (rc != 0) {
+		const char *why = store_last_error(NULL);
+		return cli_fail("cannot open %s: %s%s", data, why != NULL ? why : sl_strerror(rc),
 				rc == SL_EBUSY ? " (another siteledger process is using it)" : "");
+	}
 	store_txn *txn = NULL;
 	rc = store_txn_begin(ledger->st, false, &txn);
 	const void *value = NULL;

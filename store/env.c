@@ -217,8 +217,10 @@ static int store_table_open(store *st, MDB_txn *txn, enum store_table table)
 	unsigned flags = store_tables[table].flags | (st->read_only ? 0 : MDB_CREATE);
 	int rc = mdb_dbi_open(txn, store_tables[table].name, flags, &st->dbi[table]);
 	if (rc == MDB_NOTFOUND)
-		return store_error_set(st, SL_EVERSIONDB, "data directory %s has no table %s", st->dir,
-				       store_tables[table].name);
+		return store_error_set(st, SL_EVERSIONDB,
+				       "data directory %s has no table %s (made by an older siteledger: open it once "
+				       "for writing, with siteledgerd or a record command, to add it)",
+				       st->dir, store_tables[table].name);
 	if (rc != 0)
 		return store_error_set(st, store_error_from_mdb(rc), "open table %s in %s: %s", store_tables[table].name,
 				       st->dir, mdb_strerror(rc));
