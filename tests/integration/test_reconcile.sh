@@ -1,25 +1,11 @@
 #!/usr/bin/env bash
-# Integration test: reconciliation, containment (where) and SPC on a scripted three-site scenario
-# with known answers (docs/reconciliation.md). The manufacturer (mfg) keeps the ledger; the
-# distribution centre (dc) and the pharmacy (pharm) sign on their own hosts (--sign-only) and the
-# records are submitted as files, as scripts/demo.sh does.
-#
-# The lot: 10 packs P1..P10.
-#   P1..P4 packed in CASE (an attempt to pack P1 into CASE2 too is refused: aggregation error,
-#   later explained by a deviation); CASE shipped to dc and received; dc samples P2 (it leaves
-#   the case). P5, P6 shipped to pharm and never received (the lost shipment). dc "receives" P7,
-#   which nobody shipped (overage), and a serial never commissioned (UNK1). P7 is quarantined and
-#   its shipment refused (LOCKED). P8 sampled and P9 destroyed at mfg. P10 dispensed, reverted,
-#   then decommissioned as damaged.
+# Integration test: reconciliation, containment (where) and SPC on the scripted three-site scenario
+# of tests/integration/reconcile_scenario.sh, with known answers (docs/reconciliation.md). The
+# manufacturer (mfg) keeps the ledger; the distribution centre (dc) signs on its own host
+# (--sign-only) and its records are submitted as files, as scripts/demo.sh does.
 source "$(dirname "$0")/lib.sh" "${1:-build}"
+source "$ROOT/tests/integration/reconcile_scenario.sh"
 sl() { "$SITELEDGER" "$@"; }
-GTIN=09506000134352
-LOT=RC-LOT1
-P() { echo "(01)$GTIN(21)S$1"; }
-CASE='(00)095060001000000012'
-CASE2='(00)095060001000000036'
-UNK1="(01)$GTIN(21)UNK1"
-T0=2026-11-02T09:00:00Z
 
 expect_exit 0 keygen_mfg sl keygen --site mfg --out mfg.key
 expect_exit 0 keygen_dc sl keygen --site dc --out dc.key
@@ -28,73 +14,21 @@ expect_exit 0 init sl init --data ledger --site mfg --key mfg.key --site dc=dc.k
 m() { sl "$@" --data ledger --event-time $T0 --actor line-1; }
 d() { sl "$@" --key dc.key --sign-only --out dc.records --event-time $T0 --actor dc-clerk; }
 
-# --- the scenario
-expect_exit 0 commission_ten m commission --gtin $GTIN --lot $LOT --expiry 281100 $(for i in $(seq 1 10); do printf -- '--serial S%d ' "$i"; done)
-expect_exit 0 commission_cases m commission-container "$CASE" "$CASE2"
-expect_exit 0 pack_case m aggregate --parent "$CASE" "$(P 1)" "$(P 2)" "$(P 3)" "$(P 4)"
-expect_exit 1 aggregation_error m aggregate --json --parent "$CASE2" "$(P 1)"
-AGG_ERR=$(jq -r '.results[0].record_id' <<<"$OUT")
-check aggregation_error_already_aggregated test "$(jq -r '.results[0].outcome' <<<"$OUT")" = ALREADY_AGGREGATED
-expect_exit 0 ship_case m ship --to dc "$CASE"
-expect_exit 0 ship_lost m ship --to pharm "$(P 5)" "$(P 6)"
-expect_exit 0 dc_receive_case d receive "$CASE"
-expect_exit 0 dc_sample d decommission --reason sample "$(P 2)"
-expect_exit 0 submit_dc sl submit --data ledger dc.records
-rm -f dc.records
-expect_exit 0 dc_overage_p7 d receive "$(P 7)"
-expect_exit 1 submit_overage sl submit --data ledger dc.records
-rm -f dc.records
-expect_exit 0 dc_overage_unknown d receive "$UNK1"
-expect_exit 1 submit_unknown sl submit --data ledger dc.records
-rm -f dc.records
-expect_exit 0 quarantine_p7 m lock --scope serial --reason quarantine "$(P 7)"
-expect_exit 1 ship_locked m ship --json --to pharm "$(P 7)"
-check ship_locked_refused test "$(jq -r '.results[0].outcome' <<<"$OUT")" = LOCKED
-expect_exit 0 sample_p8 m decommission --reason sample "$(P 8)"
-expect_exit 0 destroy_p9 m decommission --reason destroyed "$(P 9)"
-expect_exit 0 dispense_p10 m decommission --reason dispensed "$(P 10)"
-expect_exit 0 revert_p10 m revert "$(P 10)"
-expect_exit 0 damaged_p10 m decommission --json --reason damaged "$(P 10)"
-DAMAGED=$(jq -r '.results[0].record_id' <<<"$OUT")
-expect_exit 0 deviation_aggregation m deviation --category packaging_labelling --ref "$AGG_ERR" \
-	--text "P1 scanned twice at packing; physically in CASE only"
+# --- the scenario, written by mfg here and by dc through signed files
+as_mfg() { local want=$1 name=$2; shift 2; expect_exit "$want" "$name" m "$@"; }
+as_dc() {
+	local want=$1 name=$2
+	shift 2
+	rm -f dc.records
+	expect_exit 0 "${name}_signed" d "$@"
+	expect_exit "$want" "$name" sl submit --data ledger dc.records
+}
+reconcile_scenario
 
 # --- reconciliation, all sites
 expect_exit 0 reconcile_json sl reconcile --data ledger --lot $GTIN/$LOT --json
 R=$OUT
-count() { jq -r ".counts.$1" <<<"$R"; }
-check count_commissioned test "$(count commissioned)" -eq 10
-check count_aggregated test "$(count aggregated)" -eq 3
-check count_shipped test "$(count shipped)" -eq 6
-check count_in_transit test "$(count in_transit)" -eq 2
-check count_received test "$(count received)" -eq 4
-check count_on_hand test "$(count on_hand)" -eq 4
-check count_sampled test "$(count sampled)" -eq 2
-check count_destroyed test "$(count destroyed)" -eq 1
-check count_damaged test "$(count damaged)" -eq 1
-check count_dispensed_zero test "$(count dispensed)" -eq 0
-check count_stolen_zero test "$(count stolen)" -eq 0
-check count_locked test "$(count locked)" -eq 1
-check count_reverted test "$(count reverted)" -eq 1
-check count_unexplained test "$(count unexplained)" -eq 3
-check not_releasable test "$(jq -r .releasable <<<"$R")" = false
-check counters_agree test "$(jq -r .counters_agree <<<"$R")" = true
-check five_exceptions test "$(jq '.exceptions | length' <<<"$R")" -eq 5
-check four_open test "$(jq '.open_exceptions' <<<"$R")" -eq 4
-check exception_categories test "$(jq -r '[.exceptions[].category] | join(",")' <<<"$R")" = \
-	"packaging_labelling,product_no_data,product_no_data,unavailable_for_distribution,damaged"
-check packaging_resolved_by_deviation test "$(jq -r '.exceptions[0].resolved' <<<"$R")" = true
-check packaging_names_p1 test "$(jq -r '.exceptions[0].items | join(",")' <<<"$R")" = "$(P 1)"
-check packaging_record_is_the_refusal test "$(jq -r '.exceptions[0].record_id' <<<"$R")" = "$AGG_ERR"
-check overage_names_p7_at_dc test "$(jq -r '.exceptions[1] | .items[0] + "@" + .site + ":" + .outcome' <<<"$R")" = \
-	"$(P 7)@dc:NOT_IN_TRANSIT"
-check overage_unknown_serial test "$(jq -r '.exceptions[2].items[0]' <<<"$R")" = "$UNK1"
-check damaged_open test "$(jq -r '.exceptions[4] | .items[0] + ":" + (.resolved|tostring)' <<<"$R")" = "$(P 10):false"
-site_row() { jq -r --arg s "$1" '.sites[] | select(.site == $s) | [.commissioned, .on_hand, .in_transit_out, .in_transit_in, .decommissioned] | map(tostring) | join(",")' <<<"$R"; }
-check sites_mfg test "$(site_row mfg)" = "10,1,2,0,3"
-check sites_dc test "$(site_row dc)" = "0,3,0,0,1"
-check sites_pharm test "$(site_row pharm)" = "0,0,0,2,0"
-check unexplained_identities test "$(jq -r '.unexplained | join(",")' <<<"$R")" = "$(P 10),$(P 7),$UNK1"
+reconcile_scenario_check "$R"
 
 # --- the auditor recomputes the same reconciliation from a full export (issues 5 and 6)
 mkdir keys && cp mfg.key.pub dc.key.pub pharm.key.pub keys/
