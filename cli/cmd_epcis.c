@@ -343,8 +343,12 @@ int cli_cmd_epcis(const struct cli_command *command, struct cli_args *args)
 	const char *sub = args->positional_count > 0 ? args->positional[0] : "";
 	if (strcmp(sub, "hash") == 0)
 		return run_hash(args);
-	if (strcmp(sub, "import") == 0)
+	if (strcmp(sub, "import") == 0) {
+		if (cli_arg(args, "node") != NULL)
+			return cli_fail("epcis import applies to a local ledger (--data DIR) and keeps its event hash IDs "
+					"there; it does not import through a node yet (docs/epcis.md)");
 		return run_import(args);
+	}
 	if (strcmp(sub, "export") == 0)
 		return run_export(args);
 	return cli_fail("expected a subcommand: import, export or hash (see siteledger epcis --help)");

@@ -27,6 +27,8 @@ expect_exit 0 hash_document_order sl epcis hash "$DATA/flow.json"
 check hash_one_line_per_event test "$(wc -l <<<"$OUT")" -eq 7
 expect_exit 2 hash_missing_file sl epcis hash nowhere.json
 expect_exit 2 unknown_subcommand sl epcis frobnicate
+expect_exit 2 import_via_node_refused sl epcis import --node tcp://127.0.0.1:9 "$DATA/invalid_disposition.json"
+check import_via_node_says_why grep -q "does not import through a node" <<<"$ERR"
 
 # --- import: refusals that write nothing
 expect_exit 2 invalid_document_refused sl epcis import --data ledger "$DATA/invalid_disposition.json"
