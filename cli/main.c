@@ -148,6 +148,12 @@ static const struct cli_option_spec node_client_options[] = {
 	{ NULL, NULL, false, NULL },
 };
 
+static const struct cli_option_spec node_only_options[] = {
+	{ "node", "ADDR", false, "the siteledgerd node to ask (tcp://HOST:PORT)" },
+	{ "key", "FILE", false, "secret key (registered in the cluster) that signs the request" },
+	{ NULL, NULL, false, NULL },
+};
+
 static const struct cli_option_spec cluster_options[] = {
 	{ "sites", "A,B,C", false, "site ids of the nodes, in node id order (1, 2, 3, ...)" },
 	{ "dir", "DIR", false, "directory for keys, configs and data directories (created)" },
@@ -199,7 +205,7 @@ static const struct cli_option_spec where_options[] = {
 static const struct cli_option_spec spc_options[] = {
 	CLI_READ_OPTIONS,
 	{ "site", "SITE", false, "records of one site only" },
-	{ "line", "LINE", false, "records of one line only (the actor who signed, until records carry a line)" },
+	{ "line", "LINE", false, "records of one line only (the actor who signed: records carry no line field)" },
 	{ "since", "YYYY-MM-DD", false, "records with an event time from that day (UTC) on" },
 	{ "shift-hours", "H", false, "shift length in hours, dividing 24 (default 8: shifts 0, 1, 2 from 00:00 UTC)" },
 	{ "html", "FILE", false, "write the control charts (SVG in one HTML file) to FILE" },
@@ -209,12 +215,13 @@ static const struct cli_option_spec spc_options[] = {
 const struct cli_command cli_commands[] = {
 	{ "keygen", "--site SITE --out FILE", "Make an Ed25519 key pair for a site: FILE (secret, 0600) and FILE.pub.",
 	  keygen_options, cli_cmd_keygen },
-	{ "init", "--data DIR --site SITE --key FILE [--site NAME=PUBFILE ...]",
-	  "Create a local single-site ledger in DIR, registering this site's key and other sites' public keys.",
+	{ "init", "--data DIR --site SITE --key FILE [--site NAME=PUBFILE ...] [--join] [--origin ORIGIN]",
+	  "Create a ledger in DIR, registering this site's key and other sites' public keys.\n"
+	  "Embedded mode, or a node's data directory (--join: a node joining a running cluster).",
 	  init_options, cli_cmd_init },
 	{ "commission", "--data DIR --gtin GTIN --lot LOT --expiry YYMMDD (--serial S ... | --count N | --serials-file F | ID ...)",
-	  "Commission packs of one GTIN, lot and expiry. More than 1000 serials are split into several records\n"
-	  "applied together.",
+	  "Commission packs of one GTIN, lot and expiry.\n"
+	  "More than 1000 serials are split into several records applied together.",
 	  commission_options, cli_cmd_commission },
 	{ "commission-container", "--data DIR (--sscc SSCC ... | ID ...)", "Commission containers (cases, pallets) by SSCC.",
 	  container_options, cli_cmd_commission_container },
@@ -230,8 +237,8 @@ const struct cli_command cli_commands[] = {
 	  "Decommission items (a container carries its contents): dispensed, destroyed, sampled, exported, ...",
 	  decommission_options, cli_cmd_decommission },
 	{ "revert", "--data DIR ID ...",
-	  "Undo a decommission (EU FMD): same site, within 10 days, never from destroyed, stolen, expired,\n"
-	  "recalled or withdrawn.",
+	  "Undo a decommission (EU FMD): same site, within 10 days.\n"
+	  "Never from destroyed, stolen or expired, nor for recalled or withdrawn items.",
 	  items_options, cli_cmd_items },
 	{ "lock", "--data DIR --scope serial|lot|gtin --reason REASON TARGET",
 	  "Lock a serial, a lot (GTIN/LOT) or a GTIN: blocks shipping, receiving and dispensing.", lock_options,
@@ -252,8 +259,9 @@ const struct cli_command cli_commands[] = {
 	{ "lot", "(--data DIR | --node ADDR --key FILE [--linearizable]) GTIN LOT",
 	  "Count a lot's items per status and site.", read_options, cli_cmd_lot },
 	{ "reconcile", "(--data DIR | --node ADDR --key FILE [--linearizable]) --lot GTIN/LOT [--site S] [--line L] [--from DATE] [--to DATE] [--overdue-days N] [--show COUNT] [--html FILE]",
-	  "Reconcile a lot: counts per category with their identities, HDA exceptions and their deviations,\n"
-	  "unexplained items (must be 0 before release). docs/reconciliation.md.",
+	  "Reconcile a lot: counts per category, HDA exceptions, unexplained items (must be 0 before release).\n"
+	  "Each count with its identities, each exception with the deviation that explains it; for the lot,\n"
+	  "one site, one line or a period. docs/reconciliation.md.",
 	  reconcile_options, cli_cmd_reconcile },
 	{ "where", "(--data DIR | --node ADDR --key FILE [--linearizable]) --lot GTIN/LOT [--site S]",
 	  "Containment: where every pack of a lot is now (site, container, in transit to whom), for a recall.",
@@ -262,14 +270,14 @@ const struct cli_command cli_commands[] = {
 	  "SPC: p-charts of rejection and exception rates per site, line and shift, with run-rule signals.",
 	  spc_options, cli_cmd_spc },
 	{ "checkpoint", "(--data DIR [--key FILE] [--add FILE | --sign-only [--size N]] | --node ADDR --key FILE) [--out FILE]",
-	  "Sign the ledger's current Merkle tree head as a C2SP checkpoint (or keep cosignatures with --add);\n"
-	  "with --sign-only as a checkpoint record for submit; with --node the node signs one and submits it.",
+	  "Sign the ledger's current Merkle tree head as a C2SP checkpoint; --add keeps cosignatures.\n"
+	  "With --sign-only as a checkpoint record for submit; with --node the node signs one and submits it.",
 	  checkpoint_options, cli_cmd_checkpoint },
 	{ "cosign", "--key FILE CHECKPOINT [--out FILE]", "Cosign another site's checkpoint (C2SP tlog-cosignature).",
 	  cosign_options, cli_cmd_cosign },
 	{ "export", "(--data DIR | --node ADDR --key FILE [--linearizable]) --out FILE [--lot GTIN/LOT] [--since N]",
-	  "Write a self-contained bundle for an auditor: entries with outcomes, registry, checkpoints\n"
-	  "(from a node: streamed in bounded chunks from one snapshot of its copy).",
+	  "Write a self-contained bundle for an auditor: entries with outcomes, registry, checkpoints.\n"
+	  "From a node: streamed in bounded chunks from one snapshot of its copy.",
 	  export_options, cli_cmd_export },
 	{ "audit", "FILE --keys DIR [--report FILE.html] [--report-json FILE]",
 	  "Verify a bundle offline: signatures, hashes, checkpoints, replayed outcomes, reconciliation.",
@@ -284,12 +292,13 @@ const struct cli_command cli_commands[] = {
 	{ "cluster", "init --sites A,B,C --dir DIR [--base-port N] [--origin ORIGIN]",
 	  "Write keys, node configs and initialised data directories for a loopback cluster of siteledgerd nodes.",
 	  cluster_options, cli_cmd_cluster },
-	{ "registry", "site-add|site-remove|key-add|key-revoke SITE [options] --sign-only | cosign --key FILE PROPOSAL",
-	  "Registry changes: a record proposed and signed by --key's site (--sign-only: a hex line), cosigned by\n"
-	  "other sites (cosign), then submitted; accepted when a strict majority of sites signed it.",
+	{ "registry", "site-add|site-remove|key-add|key-revoke SITE [options] (--sign-only [--out FILE] | --data DIR | --node ADDR) | cosign --key FILE PROPOSAL [--out FILE]",
+	  "Propose or cosign a registry change: add or remove a site, add or revoke a key.\n"
+	  "A record proposed and signed by --key's site (--sign-only: a hex line), cosigned by other sites\n"
+	  "(cosign), then submitted; accepted when a strict majority of the registered sites signed it.",
 	  registry_options, cli_cmd_registry },
 	{ "members", "--node ADDR --key FILE", "Show raft membership (ids, sites, voter/learner, match, health) and the registry.",
-	  node_client_options, cli_cmd_members },
+	  node_only_options, cli_cmd_members },
 	{ "member", "add|promote|remove SITE --node ADDR --key FILE [--wait-ms MS]",
 	  "Add a registered site's node as a learner, promote it to voter once caught up, or remove it.",
 	  member_options, cli_cmd_member },
@@ -297,13 +306,14 @@ const struct cli_command cli_commands[] = {
 	  member_options, cli_cmd_leader },
 	{ "node", "status --node ADDR --key FILE",
 	  "Ask a siteledgerd node for its raft role, term, leader, commit/applied index, ledger size, state hash.",
-	  node_client_options, cli_cmd_node },
+	  node_only_options, cli_cmd_node },
 	{ "events", "--node-events ADDR [--topic commit|reject|alarm ...] [--count N] [--wait-ms MS]",
 	  "Subscribe to a siteledgerd node's events: committed and rejected records, alarms (one per line).",
 	  cli_events_options, cli_cmd_events },
 	{ "epcis", "import FILE [--dry-run] [--atomic] [--site-map GLN=SITE ...] | export [--lot GTIN/LOT] [--id ID] [--since N] [--format json|xml] | hash FILE [--prehash]",
-	  "EPCIS interoperability: import EPCIS 1.2/2.0 capture documents as signed records, export the\n"
-	  "ledger as EPCIS 2.0, print CBV 2.0 event hash IDs (docs/epcis.md).",
+	  "EPCIS: import capture documents as signed records, export EPCIS 2.0, print event hash IDs.\n"
+	  "Imports EPCIS 1.2/2.0 JSON and XML (--data only); exports JSON-LD or XML (--data, or --node ADDR --key FILE);\n"
+	  "hash IDs per CBV 2.0. docs/epcis.md.",
 	  cli_epcis_options, cli_cmd_epcis },
 };
 const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);

@@ -11,13 +11,13 @@
  *     with the key that record registered (store_site.public_key: the site's first key). Sites
  *     added later than this node's configuration file was written are found that way, so the
  *     existing nodes need no new configuration to reach a fourth site.
- *  5. Syncs run on the tick after a configuration change was applied (the core switches
- *     configuration at raft_advance, after the applied hook) and every NODE_MEMBERSHIP_SYNC_TICKS.
  *  3. A learnt node's struct node_peer_config lives in this module's table for the node's life (a
  *     link keeps a pointer to it); an entry is reused for the same id, and the table holds at most
  *     NODE_PEERS_MAX, as the links do.
  *  4. Syncing reads the store through the loop's own read transaction, only when a wanted node is
  *     not linked; an id that cannot be resolved is logged once until it resolves.
+ *  5. Syncs run on the tick after a configuration change was applied (the core switches
+ *     configuration at raft_advance, after the applied hook) and every NODE_MEMBERSHIP_SYNC_TICKS.
  */
 #include <inttypes.h>
 #include <stdio.h>

@@ -38,7 +38,7 @@ enum query_kind {
 	QUERY_STATUS = 1,	/* args: ID */
 	QUERY_HISTORY = 2,	/* args: ID */
 	QUERY_LOT = 3,		/* args: GTIN LOT */
-	QUERY_RECONCILE = 4,	/* lot, site, overdue-days, show, html */
+	QUERY_RECONCILE = 4,	/* lot, site, line, from, to, overdue-days, show, html */
 	QUERY_WHERE = 5,	/* lot, site */
 	QUERY_SPC = 6,		/* site, line, since, shift-hours, html */
 	QUERY_CHECKPOINT = 7,	/* the newest checkpoint covering the ledger (a signed note) */

@@ -17,7 +17,7 @@
  *   keys       key id (16 bytes) → struct store_key
  *   key_events key id → struct store_key_event (keys added or revoked by registry records)
  *   site_nodes site id → struct store_site_node (sites added or removed by registry records)
- *   (later issues add raft log, raft meta, Merkle nodes, SPC counters)
+ *   raft_log, raft_meta (store/raft_store.h) and the Merkle tables (store/merkle_store.h)
  *
  * Rules:
  *  1. store_open takes an exclusive lock on DIR/LOCK (flock); a directory another process holds

@@ -30,8 +30,8 @@
 #define STORE_KEY_BYTES_MAX 511
 /* One log line's worth of error text (table, operation, LMDB message, directory). */
 #define STORE_ERROR_TEXT_BYTES_MAX 256
-/* Named databases the environment may hold: 10 today, room for the raft log, raft meta, Merkle
- * nodes and SPC counters the header announces, and spare for later schema versions. */
+/* Named databases the environment may hold: STORE_TABLE_COUNT today, with spare for later schema
+ * versions. */
 #define STORE_DBS_MAX 32
 /* Largest value (ledger entry) accepted: far above any batch ledger/ builds, and well inside
  * LMDB's 32-bit overflow-page arithmetic. */
