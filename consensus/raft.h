@@ -14,7 +14,8 @@
  *             1. persist rd.snapshot (if has_snapshot), rd.entries (replacing every stored entry
  *                with index >= rd.entries[0].index) and rd.hard_state (if has_hard_state);
  *                fsync when rd.must_sync;
- *             2. only then send rd.messages (Rule 1);
+ *             2. only then send rd.messages (Rule 1; when rd.messages_early, any time from
+ *                raft_ready on, before step 1 included);
  *             3. apply rd.committed in order (entries and the store's applied index may go into
  *                the same atomic transaction as step 1, never before it);
  *             4. raft_advance(r, &rd);
@@ -24,6 +25,11 @@
  *  1. Persist before you promise (§3.8, etcd node.go): Ready.messages may be sent only after
  *     the same Ready's hard state, entries and snapshot are durable. A vote response is in the
  *     same Ready as the vote it reports, so sending early could grant two votes in one term.
+ *     One exception (§10.2.1): Ready.messages_early is set when the Ready is a leader's whose
+ *     term and vote are durable already (no snapshot, hard state at most a new commit index).
+ *     Its messages (appends, heartbeats, ...) promise nothing about its own disk: the leader
+ *     counts itself toward a commit only for entries made durable (raft_advance), so they may
+ *     leave while its entries are being written, and the followers' writes overlap its own.
  *  2. Ownership: everything a Ready points to (entries, their data, messages, read states) is
  *     owned by the core and valid until raft_advance() for that Ready. Calling raft_step,
  *     raft_tick, raft_propose, ... between raft_ready and raft_advance is allowed and does not
@@ -199,6 +205,7 @@ struct raft_ready {
 	const struct raft_read_state *read_states;
 	size_t read_states_count;
 	bool must_sync; /* term, vote or entries changed: fsync before sending */
+	bool messages_early; /* a leader's Ready, term and vote durable: send before persisting (Rule 1) */
 };
 
 struct raft_config {

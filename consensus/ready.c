@@ -8,6 +8,9 @@
  *     vote and the response granting it always travel in the same Ready (raft.h Rule 1).
  *  3. The leader counts its own entries toward commit only at raft_advance, once they are
  *     durable (internal.h I3), so nothing is committed on the strength of a volatile copy.
+ *  3a. Hence a leader's messages need not wait for its own write (raft.h Rule 1, §10.2.1):
+ *      Ready.messages_early when the Ready is a leader's and its term and vote are those of the
+ *      previous Ready, which was persisted before raft_advance let this one be taken.
  *  4. Committed entries are handed out once, in order, at most RAFT_READY_APPLY_BYTES_MAX of
  *     data per Ready (always at least one entry), and never past the commit index.
  */
@@ -169,6 +172,8 @@ int raft_ready(raft *r, struct raft_ready *rd)
 	rd->role = r->role;
 	rd->leader = r->leader;
 	struct raft_hard_state hs = hard_state(r);
+	rd->messages_early = r->role == RAFT_LEADER && !r->log.snap_unstable && hs.term == r->prev_hs.term &&
+			     hs.vote == r->prev_hs.vote; /* rule 3a */
 	if (!hard_state_equal(hs, r->prev_hs)) {
 		rd->has_hard_state = true;
 		rd->hard_state = hs;

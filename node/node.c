@@ -204,6 +204,7 @@ static void ready_start(struct node *n)
 			return;
 		}
 		if (replica_ready_needs_persist(n->rp)) {
+			replica_ready_send_early(n->rp, &n->hooks); /* a leader's appends overlap its write */
 			node_storage_persist(n);
 			return;
 		}

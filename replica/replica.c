@@ -6,7 +6,9 @@
  *     cycle works on copies (rp->inflight) and publishes them in replica_ready_finish, after its
  *     commit. The persist step reads neither them nor the raft core, so the loop thread may use
  *     both while it runs.
- *  2. Nothing of a cycle leaves the replica (hooks) before its commit returned 0 (raft.h Rule 1).
+ *  2. Nothing of a cycle leaves the replica (hooks) before its commit returned 0 (raft.h Rule 1),
+ *     except a leader's messages when the core says so (rd.messages_early, §10.2.1):
+ *     replica_ready_send_early sends them between begin and persist, and finish does not again.
  *  3. After a failed cycle the replica is only closed (replica.h rule 2): its raft core may have
  *     handed out a Ready that was never advanced.
  */
@@ -306,7 +308,7 @@ static void cycle_publish(replica *rp, const struct raft_ready *rd, const struct
 {
 	for (size_t i = 0; hooks->persisted != NULL && i < rd->entries_count; i++)
 		hooks->persisted(hooks->ctx, &rd->entries[i]);
-	for (size_t i = 0; i < rd->messages_count; i++)
+	for (size_t i = 0; !rp->inflight.sent && i < rd->messages_count; i++)
 		hooks->send(hooks->ctx, &rd->messages[i]);
 	if (hooks->read_states != NULL && rd->read_states_count > 0) /* the applied state is published */
 		hooks->read_states(hooks->ctx, rd->read_states, rd->read_states_count);
@@ -342,6 +344,7 @@ int replica_ready_begin(replica *rp)
 	f->applied = rp->applied;
 	f->taken = true;
 	f->persisted = false;
+	f->sent = false;
 	rp->scratch.apps_count = 0;
 	rp->scratch.pool_count = 0;
 	return 1;
@@ -353,6 +356,18 @@ bool replica_ready_needs_persist(const replica *rp)
 	assert(f->taken);
 	return f->compact || f->rd.has_snapshot || f->rd.entries_count > 0 || f->rd.has_hard_state ||
 	       f->rd.committed_count > 0;
+}
+
+void replica_ready_send_early(replica *rp, const struct replica_hooks *hooks)
+{
+	struct replica_inflight *f = &rp->inflight;
+	assert(hooks != NULL && hooks->send != NULL);
+	assert(f->taken && !f->persisted);
+	if (!f->rd.messages_early || f->sent)
+		return; /* invariant 2: these wait for the commit */
+	for (size_t i = 0; i < f->rd.messages_count; i++)
+		hooks->send(hooks->ctx, &f->rd.messages[i]);
+	f->sent = true;
 }
 
 int replica_ready_persist(replica *rp, const struct replica_hooks *hooks)
@@ -378,6 +393,7 @@ void replica_ready_finish(replica *rp, const struct replica_hooks *hooks)
 	raft_advance(rp->r, &f->rd);
 	f->taken = false;
 	f->persisted = false;
+	f->sent = false;
 }
 
 int replica_cycle(replica *rp, const struct replica_hooks *hooks)
@@ -386,6 +402,7 @@ int replica_cycle(replica *rp, const struct replica_hooks *hooks)
 	int rc = replica_ready_begin(rp);
 	if (rc <= 0)
 		return rc;
+	replica_ready_send_early(rp, hooks);
 	rc = replica_ready_persist(rp, hooks);
 	if (rc != 0)
 		return rc;

@@ -9,7 +9,8 @@
  *     compact (when due) → install the snapshot (if any) → truncate/append raft log entries →
  *     hard state → apply every committed entry with ledger_apply_batch_txn → applied index and
  *     running state hash → commit (one fsync)
- * then, and only then: hooks.persisted, hooks.send for every message (raft.h Rule 1),
+ * then, and only then: hooks.persisted, hooks.send for every message (raft.h Rule 1: a leader's
+ * may go before the transaction, replica_ready_send_early),
  * hooks.applied for every applied entry (a client may be told its outcome), raft_advance.
  *
  * Rules:
@@ -34,6 +35,7 @@
  * Threads. replica_cycle is three steps, which a caller may run on two threads (the node does,
  * docs/decisions.md D15; the simulator runs replica_cycle on one):
  *     replica_ready_begin    loop thread    compaction point (raft_compact), raft_ready
+ *     (replica_ready_send_early loop thread  a leader's messages, before its write; optional)
  *     replica_ready_persist  storage thread the write transaction above and its commit; reads the
  *                                           in-flight Ready and writes the store, the replica's
  *                                           scratch and its copy of the applied state; calls
@@ -147,6 +149,10 @@ int replica_ready_begin(replica *rp);
  * committed entries or compaction): the caller may skip persist and finish at once. (The
  * simulator's replica_cycle always persists: its disk faults count commits.) */
 bool replica_ready_needs_persist(const replica *rp);
+/* Loop thread, after begin and before persist: send the taken Ready's messages now when the core
+ * allows it (rd.messages_early: a leader's appends and heartbeats, raft.h Rule 1, §10.2.1), so
+ * the followers write while this node does; finish then sends nothing. A no-op otherwise. */
+void replica_ready_send_early(replica *rp, const struct replica_hooks *hooks);
 /* The write transaction and commit of the taken Ready: 0, or a negative SL_E* code (T3). */
 int replica_ready_persist(replica *rp, const struct replica_hooks *hooks);
 /* Publish, send, tell, advance. Only after a successful persist, or when none was needed. */

@@ -25,6 +25,7 @@ struct replica_scratch {
 struct replica_inflight {
 	bool taken;	/* raft_ready handed rd out; raft_advance not yet called */
 	bool persisted; /* replica_ready_persist committed rd */
+	bool sent;	/* replica_ready_send_early sent rd.messages already */
 	bool compact;	/* a compaction was due at begin: snap is the new compaction point */
 	struct raft_ready rd;
 	struct store_raft_applied applied; /* what the store holds once rd is persisted */

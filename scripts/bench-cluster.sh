@@ -382,12 +382,13 @@ fi
 echo
 echo "What moves each goal, by construction (the profile below gives this run's shares):"
 echo
-echo "- Latency (the p99 goal): a record's answer waits for three Ready cycles in a row, each a write"
-echo "  transaction with fsync — the leader's append, a follower's append, the leader's apply once the entry"
-echo "  is committed. An etcd put waits for one WAL fsync per member and is applied in memory (its backend"
+echo "- Latency (the p99 goal): a record's answer waits for two Ready cycles in a row, each a write"
+echo "  transaction with fsync — the leader's append and a follower's side by side (the leader sends its"
+echo "  appends before its own write, docs/decisions.md D22), then the leader's apply once the entry is"
+echo "  committed. An etcd put waits for one WAL fsync per member and is applied in memory (its backend"
 echo "  commits in the background). Answering once the apply is computed, before its fsync, would take the"
-echo "  third fsync off the path: the outcome is fixed by the committed log, not by the leader's copy, but it"
-echo "  is a decision against the letter of CONVENTIONS.md 10 and is not made here."
+echo "  second fsync off the path: the outcome is fixed by the committed log, not by the leader's copy, but"
+echo "  it is a decision against the letter of CONVENTIONS.md 10 and is not made here."
 echo "- Throughput (the other goals): in this closed loop the nodes are bound by their CPU per record, so"
 echo "  records/s rise only as CPU per record falls. A record is verified five times in the cluster (the"
 echo "  leader: request signature, thread pool, apply; each follower: apply — docs/decisions.md D15) and"
@@ -510,9 +511,9 @@ if [ -n "$small_rec" ] && calc "exit !($small_rec > 0)"; then
 	mean_ms() { calc "n = $(delta "$1" siteledger_ready_cycle_seconds_count); if (n > 0) printf \"%.2f\", 1000 * $(delta "$1" siteledger_ready_cycle_seconds_sum) / n"; }
 	lc=$(per_record small.leader) lm=$(mean_ms small.leader) fc=$(per_record small.follower) fm=$(mean_ms small.follower)
 	echo "- Latency at $smallest client(s) ($(fmt %.0f "$small_rec") records/s, p50 $(fmt %.1f "$(field p50_ms "${WINDOW_RESULT[small]}")") ms): per record the leader ran"
-	echo "  $lc Ready cycles of ${lm:-?} ms and a follower $fc of ${fm:-?} ms. Three are on each record's path, one"
-	echo "  after the other: the leader's append, a follower's append, the leader's apply once committed —"
-	echo "  about $(calc "printf \"%.1f\", 2 * ${lm:-0} + ${fm:-0}") ms (etcd's p50 at $smallest client(s): $(fmt %.2f "${ETCD[p50_ms.$smallest]}") ms in all)."
+	echo "  $lc Ready cycles of ${lm:-?} ms and a follower $fc of ${fm:-?} ms. On each record's path: the leader's"
+	echo "  append and a follower's side by side (the leader sends before its own write, D22), then the"
+	echo "  leader's apply once committed — about $(calc "m = ${lm:-0}; if (${fm:-0} > m) m = ${fm:-0}; printf \"%.1f\", m + ${lm:-0}") ms (etcd's p50 at $smallest client(s): $(fmt %.2f "${ETCD[p50_ms.$smallest]}") ms in all)."
 fi
 if [ "$inside" -ge 80 ]; then
 	echo "- Ready cycles ran back to back: they are the serial stage. One cycle at a time appends, applies"

@@ -53,6 +53,7 @@ struct captured {
 	size_t entries;
 	size_t committed;
 	bool must_sync;
+	bool messages_early;
 };
 
 static inline void drain(raft *r, struct captured *out)
@@ -71,6 +72,7 @@ static inline void drain(raft *r, struct captured *out)
 	out->entries = rd.entries_count;
 	out->committed = rd.committed_count;
 	out->must_sync = rd.must_sync;
+	out->messages_early = rd.messages_early;
 	raft_advance(r, &rd);
 }
 

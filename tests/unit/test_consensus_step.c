@@ -225,6 +225,66 @@ static void test_leader_batches_and_pipelines(void)
 	raft_destroy(r);
 }
 
+/* raft.h Rule 1's exception (§10.2.1): only a leader whose term and vote are durable may send
+ * before persisting, and its own copy still counts toward commit only once advanced. */
+static void test_leader_sends_before_persisting(void)
+{
+	raft *r = node_new(1, 3, false, false);
+	REQUIRE(r != NULL);
+	struct captured c;
+	raft_campaign(r);
+	drain(r, &c);
+	CHECK(c.count > 0 && !c.messages_early); /* a candidate's new term and vote come first */
+	struct raft_msg v = msg(RAFT_MSG_VOTE_RESP, 2, 1, 2);
+	raft_step(r, &v);
+	drain(r, &c);
+	CHECK(c.entries == 1 && c.messages_early); /* the no-op's appends: term 2 is durable */
+	ack(r, 2, 2, 4);
+	ack(r, 3, 2, 4);
+	drain(r, &c);
+	CHECK_INT_EQ(raft_propose(r, "p", 1, NULL), 0);
+	struct raft_ready rd;
+	REQUIRE(raft_has_ready(r) && raft_ready(r, &rd) == 0);
+	CHECK(rd.messages_early && rd.must_sync && rd.entries_count == 1);
+	size_t appends = 0;
+	for (size_t i = 0; i < rd.messages_count; i++)
+		appends += rd.messages[i].type == RAFT_MSG_APPEND && rd.messages[i].entries_count == 1;
+	CHECK_INT_EQ(appends, 2);
+	/* follower 2 holds entry 5 before the leader's own write is done: the leader's volatile
+	 * copy does not make a majority (internal.h I3) ... */
+	ack(r, 2, 2, 5);
+	struct raft_status st;
+	raft_status_get(r, &st);
+	CHECK_INT_EQ(st.commit, 4);
+	raft_advance(r, &rd); /* ... its durable one does */
+	raft_status_get(r, &st);
+	CHECK_INT_EQ(st.commit, 5);
+	/* a leader deposed by a newer term answers with its new term: not early */
+	struct raft_msg hb = msg(RAFT_MSG_APPEND, 2, 1, 3);
+	hb.index = 5;
+	hb.log_term = 2;
+	raft_step(r, &hb);
+	drain(r, &c);
+	CHECK(c.count > 0 && c.has_hard_state && !c.messages_early);
+	raft_destroy(r);
+	/* a follower's acknowledgements promise its disk: never early */
+	raft *f = node_new(2, 3, false, false);
+	REQUIRE(f != NULL);
+	struct raft_msg a = msg(RAFT_MSG_APPEND, 1, 2, 1);
+	a.index = 3;
+	a.log_term = 1;
+	raft_step(f, &a);
+	drain(f, &c);
+	a.term = 1;
+	struct raft_entry e = entry(4, 1, "x");
+	a.entries = &e;
+	a.entries_count = 1;
+	raft_step(f, &a);
+	drain(f, &c);
+	CHECK(c.count == 1 && c.entries == 1 && !c.messages_early);
+	raft_destroy(f);
+}
+
 static void test_propose_errors(void)
 {
 	raft *f = node_new(2, 3, false, false);
@@ -429,6 +489,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_follower_append_handling),
 	TEST_CASE(test_step_rejects_bad_messages),
 	TEST_CASE(test_leader_batches_and_pipelines),
+	TEST_CASE(test_leader_sends_before_persisting),
 	TEST_CASE(test_propose_errors),
 	TEST_CASE(test_leader_commits_only_current_term),
 	TEST_CASE(test_ready_survives_truncation),

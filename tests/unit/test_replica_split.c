@@ -4,7 +4,7 @@
  * run of a 3-node in-process cluster, with every persist on a second thread; a Ready with
  * nothing durable may skip the persist; and with messages stepped and records proposed on the
  * first thread while the persist runs on the second, every node still applies every record once
- * and all agree.
+ * and all agree; a leader's messages may leave before its persist (replica_ready_send_early).
  */
 #include "tests/unit/test.h"
 
@@ -229,6 +229,7 @@ static int node_ready(struct world *w, uint64_t i, const struct replica_hooks *h
 	int rc = replica_ready_begin(w->rp[i]);
 	if (rc <= 0)
 		return rc;
+	replica_ready_send_early(w->rp[i], hooks); /* as the node does: a leader's appends first */
 	struct persist_job job = { w->rp[i], hooks, 0 };
 	pthread_t thread;
 	if (pthread_create(&thread, NULL, persist_main, &job) != 0)
@@ -359,8 +360,13 @@ static void test_split_skip_persist(void)
 	REQUIRE(propose_records(w, 1, RECORDS, 1) == 0);
 	REQUIRE(replica_ready_begin(w->rp[1]) == 1);
 	CHECK(replica_ready_needs_persist(w->rp[1]));
+	/* the leader's appends leave before its own write (raft.h Rule 1, §10.2.1), once */
+	sends = w->sends;
+	replica_ready_send_early(w->rp[1], &hooks);
+	CHECK_INT_EQ(w->sends, sends + NODES - 1);
 	CHECK_INT_EQ(replica_ready_persist(w->rp[1], &hooks), 0);
 	replica_ready_finish(w->rp[1], &hooks);
+	CHECK_INT_EQ(w->sends, sends + NODES - 1);
 	REQUIRE(world_run(w, 4, true) == 0);
 	for (uint64_t i = 1; i <= NODES; i++)
 		CHECK_INT_EQ(w->applied_records[i], RECORDS + 1);
