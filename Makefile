@@ -184,6 +184,8 @@ $(BENCH_TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BENCH_LOAD_O
 ITEST_BINS := $(BUILD)/itest/events_sub
 # tests/integration/test_bench.sh drives a small cluster with the benchmark's load drivers.
 ITEST_BINS += $(BUILD)/bench/bench_cluster $(BUILD)/bench/bench_etcd
+# tests/integration/test_audit.sh audits an export of 20000 records made by bench_audit.
+ITEST_BINS += $(BUILD)/bench/bench_audit
 $(BUILD)/itest/events_sub: $(BUILD)/obj/tests/integration/events_sub.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lnanomsg

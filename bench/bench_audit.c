@@ -1,13 +1,19 @@
 /* bench/bench_audit.c — the auditor's costs beside the Ed25519 verify rate, in one run.
  *
- *   bench_audit [--records N] [--cli PATH] [--keep DIR]
+ *   bench_audit [--records N] [--runs R] [--cli PATH] [--baseline PATH] [--keep DIR]
  *
  * Builds a data directory of N commission records (1 serial each, batches of
  * APPLY_BATCH_RECORDS_MAX with one ledger time each, as group commit under load makes them), then
- * runs the real `siteledger export` and `siteledger audit` as child processes and reports:
+ * runs the real `siteledger export` once and `siteledger audit` R times (default 3) as child
+ * processes and reports, from the run with the median wall time:
  *   audit records/s, its ratio to cores × one-core verify/s (goal ≥ 0.9), the audit's peak RSS
- *   (wait4 ru_maxrss of the child; goal ≤ 256 MiB), export records/s, bundle bytes;
- *   inclusion proof generation/s from the store and verification/s.
+ *   (wait4 ru_maxrss of the child; goal ≤ 256 MiB), its CPU seconds (user + sys) and what they
+ *   bound: the share of that CPU the signatures alone need (N ÷ one-core verify/s ÷ CPU s) is the
+ *   ratio the audit reaches on two otherwise idle cores kept busy the whole time; the ratio
+ *   measured falls below it by the time a core waited or ran another process;
+ *   export records/s, bundle bytes; inclusion proof generation/s from the store and verification/s.
+ * --baseline PATH audits the same bundle with another siteledger binary too, alternating run by
+ * run with --cli, and prints both side by side (before/after a change, under the same load).
  * Default N = 100000; the issue's figure is N = 1000000 (minutes to build):
  *   build/bench/bench_audit --records 1000000
  * Prints a Markdown table (scripts/bench.sh appends it to docs/benchmarks.md).
@@ -36,6 +42,7 @@
 #define BENCH_RECORDS_MAX 10000000 /* a sanity bound on --records */
 #define BENCH_VERIFY_SAMPLES 4000  /* signatures timed for the one-core verify rate */
 #define BENCH_PROOFS 20000	   /* inclusion proofs generated and verified */
+#define BENCH_RUNS_MAX 15	   /* audits per binary (--runs) */
 #define BENCH_T0_MS 1795000000000ULL
 
 static double now_seconds(void)
@@ -130,8 +137,15 @@ static double verify_rate_one_core(const struct crypto_secret_key *sk, const str
 	return BENCH_VERIFY_SAMPLES / (now_seconds() - start);
 }
 
-/* Run argv as a child; seconds elapsed, *maxrss_kib from wait4; -1 on failure. */
-static double child_run(char *const argv[], long *maxrss_kib)
+/* One child run: wall seconds, CPU seconds (user + sys) and peak RSS from wait4. */
+struct child_usage {
+	double wall_s;
+	double cpu_s;
+	long maxrss_kib;
+};
+
+/* Run argv as a child (stdout to /dev/null); -1 when it could not run or did not exit 0. */
+static int child_run(char *const argv[], struct child_usage *out)
 {
 	double start = now_seconds();
 	pid_t pid = fork();
@@ -145,8 +159,11 @@ static double child_run(char *const argv[], long *maxrss_kib)
 	struct rusage usage;
 	if (pid < 0 || wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return -1;
-	*maxrss_kib = usage.ru_maxrss;
-	return now_seconds() - start;
+	out->wall_s = now_seconds() - start;
+	out->cpu_s = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
+		     (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
+	out->maxrss_kib = usage.ru_maxrss;
+	return 0;
 }
 
 static void proof_rates(store *st, uint64_t n, double *gen_per_s, double *verify_per_s)
@@ -181,13 +198,17 @@ static void proof_rates(store *st, uint64_t n, double *gen_per_s, double *verify
 
 struct options {
 	uint64_t records;
+	unsigned runs;
 	char cli[PATH_MAX];
+	const char *baseline; /* another siteledger to audit the same bundle with, or NULL */
 	const char *keep;
 };
 
 static int options_parse(int argc, char **argv, struct options *o)
 {
 	o->records = 100000;
+	o->runs = 3;
+	o->baseline = NULL;
 	o->keep = NULL;
 	snprintf(o->cli, sizeof o->cli, "%s", argv[0]);
 	char *slash = strrchr(o->cli, '/');
@@ -196,34 +217,126 @@ static int options_parse(int argc, char **argv, struct options *o)
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--records") == 0)
 			o->records = strtoull(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--runs") == 0)
+			o->runs = (unsigned)strtoul(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--cli") == 0)
 			snprintf(o->cli, sizeof o->cli, "%s", argv[i + 1]);
+		else if (strcmp(argv[i], "--baseline") == 0)
+			o->baseline = argv[i + 1];
 		else if (strcmp(argv[i], "--keep") == 0)
 			o->keep = argv[i + 1];
 		else
 			return -1;
 	}
+	if (argc % 2 == 0 || o->runs == 0 || o->runs > BENCH_RUNS_MAX)
+		return -1;
 	return o->records == 0 || o->records > BENCH_RECORDS_MAX ? -1 : 0;
 }
 
-static void report_print(const struct options *o, double build_s, double verify1, double export_s, double audit_s,
-			 long audit_rss_kib, off_t bundle_bytes, double gen, double ver)
+/* The audits of one binary: every run, and each run's one-core verify rate measured just before
+ * it (the machine's load drifts; each ratio uses the rate of its own moment). */
+struct audit_runs {
+	const char *cli;
+	struct child_usage runs[BENCH_RUNS_MAX];
+	double verify1[BENCH_RUNS_MAX];
+	unsigned count;
+};
+
+static double run_ratio(const struct audit_runs *r, unsigned i, uint64_t records)
 {
-	unsigned cores = crypto_cores_online();
-	double audit_rate = (double)o->records / audit_s;
-	printf("| measure | value |\n| --- | ---: |\n");
-	printf("| records in the export | %" PRIu64 " |\n", o->records);
-	printf("| cores online | %u |\n", cores);
-	printf("| Ed25519 verify/s, one core | %.0f |\n", verify1);
-	printf("| build the ledger (sign + apply), s | %.1f |\n", build_s);
-	printf("| export records/s | %.0f |\n", (double)o->records / export_s);
-	printf("| bundle size, MiB | %.1f |\n", (double)bundle_bytes / (1 << 20));
-	printf("| audit records/s (replay, signatures, hashes, checkpoints, reconciliation) | %.0f |\n", audit_rate);
-	printf("| ratio audit records/s ÷ (cores × one-core verify/s); goal ≥ 0.9 | %.2f |\n",
-	       audit_rate / ((double)cores * verify1));
-	printf("| audit peak RSS, MiB (goal ≤ 256) | %.1f |\n", (double)audit_rss_kib / 1024);
-	printf("| inclusion proofs generated/s (from the store) | %.0f |\n", gen);
-	printf("| inclusion proofs verified/s | %.0f |\n", ver);
+	return (double)records / r->runs[i].wall_s / ((double)crypto_cores_online() * r->verify1[i]);
+}
+
+/* The run with the median ratio (the lower middle one for an even count). */
+static unsigned run_median(const struct audit_runs *r, uint64_t records)
+{
+	for (unsigned i = 0; i < r->count; i++) {
+		unsigned below = 0, equal_before = 0;
+		for (unsigned j = 0; j < r->count; j++) {
+			below += run_ratio(r, j, records) < run_ratio(r, i, records);
+			equal_before += j < i && run_ratio(r, j, records) == run_ratio(r, i, records);
+		}
+		if (below + equal_before == (r->count - 1) / 2)
+			return i;
+	}
+	return 0;
+}
+
+enum audit_measure { AUDIT_RATE, AUDIT_RATIO, AUDIT_RSS, AUDIT_TIMES, AUDIT_VERIFY_SHARE, AUDIT_VERIFY1 };
+
+static void row_print(const char *measure, const struct audit_runs *sides, unsigned side_count, uint64_t records,
+		      enum audit_measure what)
+{
+	printf("| %s |", measure);
+	for (unsigned s = 0; s < side_count; s++) {
+		const struct audit_runs *r = &sides[s];
+		unsigned m = run_median(r, records);
+		const struct child_usage *u = &r->runs[m];
+		double verify_cpu_s = (double)records / r->verify1[m];
+		if (what == AUDIT_RATE)
+			printf(" %.0f |", (double)records / u->wall_s);
+		else if (what == AUDIT_RATIO)
+			printf(" %.2f |", run_ratio(r, m, records));
+		else if (what == AUDIT_RSS)
+			printf(" %.1f |", (double)u->maxrss_kib / 1024);
+		else if (what == AUDIT_TIMES)
+			printf(" %.2f / %.2f |", u->wall_s, u->cpu_s);
+		else if (what == AUDIT_VERIFY_SHARE)
+			printf(" %.2f |", verify_cpu_s / u->cpu_s);
+		else
+			printf(" %.0f |", r->verify1[m]);
+	}
+	printf("\n");
+}
+
+/* The audit rows, one column per binary (the baseline first). */
+static void audit_rows_print(const struct audit_runs *sides, unsigned side_count, uint64_t records)
+{
+	row_print("audit records/s (replay, signatures, hashes, checkpoints, reconciliation)", sides, side_count,
+		  records, AUDIT_RATE);
+	row_print("ratio audit records/s ÷ (cores × one-core verify/s); goal ≥ 0.9", sides, side_count, records, AUDIT_RATIO);
+	row_print("audit peak RSS, MiB (goal ≤ 256)", sides, side_count, records, AUDIT_RSS);
+	row_print("audit wall s / CPU s (user + sys)", sides, side_count, records, AUDIT_TIMES);
+	row_print("signatures' share of the audit's CPU: the ratio on two idle cores kept busy", sides, side_count,
+		  records, AUDIT_VERIFY_SHARE);
+	row_print("Ed25519 verify/s, one core, just before the audit", sides, side_count, records, AUDIT_VERIFY1);
+}
+
+static void report_print(const struct options *o, double build_s, const struct child_usage *export_run,
+			 const struct audit_runs *sides, unsigned side_count, off_t bundle_bytes, double gen, double ver)
+{
+	printf("| measure | %s |\n| --- |", side_count == 2 ? "before (--baseline) | after" : "value");
+	for (unsigned s = 0; s < side_count; s++)
+		printf(" ---: |");
+	printf("\n| records in the export | %" PRIu64 " |%s\n", o->records, side_count == 2 ? " |" : "");
+	printf("| cores online | %u |%s\n", crypto_cores_online(), side_count == 2 ? " |" : "");
+	printf("| audits per binary (the median run's figures) | %u |%s\n", o->runs, side_count == 2 ? " |" : "");
+	printf("| build the ledger (sign + apply), s | %.1f |%s\n", build_s, side_count == 2 ? " |" : "");
+	printf("| export records/s | %.0f |%s\n", (double)o->records / export_run->wall_s, side_count == 2 ? " |" : "");
+	printf("| bundle size, MiB | %.1f |%s\n", (double)bundle_bytes / (1 << 20), side_count == 2 ? " |" : "");
+	audit_rows_print(sides, side_count, o->records);
+	printf("| inclusion proofs generated/s (from the store) | %.0f |%s\n", gen, side_count == 2 ? " |" : "");
+	printf("| inclusion proofs verified/s | %.0f |%s\n", ver, side_count == 2 ? " |" : "");
+}
+
+/* R audits of the bundle per binary, alternating binaries run by run. */
+static int audits_run(const struct options *o, const char *bundle, const char *keys,
+		      const struct crypto_secret_key *sk, const struct crypto_public_key *pk, struct audit_runs *sides,
+		      unsigned side_count)
+{
+	for (unsigned run = 0; run < o->runs; run++) {
+		for (unsigned s = 0; s < side_count; s++) {
+			char *argv[] = { (char *)(uintptr_t)sides[s].cli, "audit", (char *)(uintptr_t)bundle, "--keys",
+					 (char *)(uintptr_t)keys, NULL };
+			sides[s].verify1[run] = verify_rate_one_core(sk, pk);
+			if (sides[s].verify1[run] <= 0 || child_run(argv, &sides[s].runs[run]) != 0) {
+				fprintf(stderr, "bench_audit: %s audit failed\n", sides[s].cli);
+				return -1;
+			}
+			sides[s].count = run + 1;
+		}
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -232,7 +345,9 @@ int main(int argc, char **argv)
 	char tmp[PATH_MAX], data[PATH_MAX + 16], key[PATH_MAX + 16], keys[PATH_MAX + 16], pub[PATH_MAX + 32],
 		bundle[PATH_MAX + 16];
 	if (options_parse(argc, argv, &o) != 0) {
-		fprintf(stderr, "usage: bench_audit [--records N] [--cli PATH] [--keep DIR]\n");
+		fprintf(stderr, "usage: bench_audit [--records N] [--runs R (1-%d)] [--cli PATH] [--baseline PATH] "
+				"[--keep DIR]\n",
+			BENCH_RUNS_MAX);
 		return 2;
 	}
 	struct crypto_public_key pk;
@@ -264,24 +379,29 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		proof_rates(st, o.records, &gen, &ver);
 	store_close(st);
-	double verify1 = verify_rate_one_core(&sk, &pk);
-	crypto_secret_key_wipe(&sk);
 	if (rc != 0) {
+		crypto_secret_key_wipe(&sk);
 		fprintf(stderr, "bench_audit: building the ledger failed: %s\n", sl_strerror(rc));
 		return 1;
 	}
-	long rss = 0, audit_rss = 0;
+	static struct audit_runs sides[2];
+	unsigned side_count = 0;
+	if (o.baseline != NULL)
+		sides[side_count++].cli = o.baseline;
+	sides[side_count++].cli = o.cli;
+	struct child_usage export_run;
 	char *export_argv[] = { o.cli, "export", "--data", data, "--out", bundle, NULL };
-	char *audit_argv[] = { o.cli, "audit", bundle, "--keys", keys, NULL };
-	double export_s = child_run(export_argv, &rss);
-	double audit_s = export_s > 0 ? child_run(audit_argv, &audit_rss) : -1;
-	if (export_s <= 0 || audit_s <= 0) {
-		fprintf(stderr, "bench_audit: %s export/audit failed\n", o.cli);
+	rc = child_run(export_argv, &export_run);
+	if (rc != 0)
+		fprintf(stderr, "bench_audit: %s export failed\n", o.cli);
+	else
+		rc = audits_run(&o, bundle, keys, &sk, &pk, sides, side_count);
+	crypto_secret_key_wipe(&sk);
+	if (rc != 0)
 		return 1;
-	}
 	struct stat info;
-	report_print(&o, build_s, verify1, export_s, audit_s, audit_rss, stat(bundle, &info) == 0 ? info.st_size : 0,
-		     gen, ver);
+	report_print(&o, build_s, &export_run, sides, side_count, stat(bundle, &info) == 0 ? info.st_size : 0, gen,
+		     ver);
 	if (o.keep == NULL)
 		test_rmtree(tmp);
 	return 0;

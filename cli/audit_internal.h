@@ -29,12 +29,23 @@
 /* File pages the process may hold mapped before the scratch store's are handed back, looked at
  * after every replay batch (audit_replay.c design note 5). A batch maps ~50 MiB at 1M records
  * (~10 random B-tree pages per record, each with the kernel's 64 KiB fault-around), so the peak
- * stays near this plus one batch plus the heap (~40 MiB): under the 256 MiB the issue sets. */
-#define AUDIT_MAPPED_BYTES_MAX (128ULL << 20)
+ * stays near this plus one batch plus the heap (~40 MiB) plus the write transaction's page copies
+ * (AUDIT_TXN_RECORDS_MAX): ~200 MiB at 1M records, under the 256 MiB the issue sets. A larger
+ * budget saves little: 128 MiB cost the same CPU with the copies ~30 MiB higher. */
+#define AUDIT_MAPPED_BYTES_MAX (96ULL << 20)
 /* Records per replay batch: enough for crypto_verify_batch to use every core, small enough that one
  * write transaction's dirty pages (a few per record, held in memory until commit) stay ~10 MiB. */
 #define AUDIT_BATCH_RECORDS_MAX 1024
 _Static_assert(AUDIT_BATCH_RECORDS_MAX <= APPLY_BATCH_RECORDS_MAX, "a replay batch is one apply batch");
+/* Records applied in one write transaction of the scratch store (several batches; design note 7).
+ * Each random insert (record ids above all) copies a B-tree page the first time a transaction
+ * touches it and commit writes every copy out, so a longer transaction copies and writes fewer
+ * pages per record; the copies live in memory until commit (~1 page per record at 1M records, ~40
+ * MiB here) and LMDB keeps them for reuse, so this bounds that memory too. Measured at 1M records
+ * (audit CPU, peak RSS): 1024 per transaction 52.4 s, 172 MiB; 4096 50.6 s, 219 MiB; 8192 49.7 s,
+ * 231 MiB (202 MiB with the 96 MiB map budget); 16384 48.5 s, 258 MiB. */
+#define AUDIT_TXN_RECORDS_MAX 8192
+_Static_assert(AUDIT_TXN_RECORDS_MAX >= AUDIT_BATCH_RECORDS_MAX, "a transaction holds whole batches");
 
 struct audit_failure {
 	uint64_t entry; /* 0: not about one entry */
@@ -121,15 +132,23 @@ struct audit {
 	struct merkle_frontier frontier;
 
 	/* replay (full bundles): two batches, one filled and verified by the main thread while the
-	 * worker applies and compares the other (audit_replay.c design note 6) */
+	 * worker thread applies and compares the other (audit_replay.c design note 6), in a write
+	 * transaction it keeps open over several batches (design note 7) */
 	char tmpdir[PATH_MAX];
 	store *st;
 	atomic_bool replay_broken;
 	struct audit_batch batches[2];
 	unsigned filling; /* index of the batch being filled */
 	pthread_t worker;
-	bool worker_running;
-	int worker_rc;
+	bool worker_started;
+	pthread_mutex_t worker_mutex;
+	pthread_cond_t worker_cond;	/* broadcast whenever one of the three fields below changes */
+	struct audit_batch *handed;	/* the batch the worker is to apply or applies; NULL: none */
+	bool commit_wanted;		/* commit the open transaction; the worker clears it when done */
+	bool worker_stop;		/* abort the open transaction and end */
+	int worker_rc;			/* the worker's first error (not a failure of the audit) */
+	store_txn *txn;			/* the worker's open write transaction, NULL when none */
+	size_t txn_records;		/* records applied in it */
 	pthread_mutex_t fail_mutex; /* audit_fail is called by both threads */
 
 	uint64_t entries;

@@ -1,5 +1,6 @@
 /* cli/audit_replay.c — the audit's replay: apply a full bundle's records, in their original
- * order and ledger time, to a fresh temporary store with the real pipeline (ledger_apply_batch),
+ * order and ledger time, to a fresh temporary store with the real pipeline (ledger_prepare, then
+ * ledger_apply_prepared_txn: apply.h),
  * and compare every entry it would write with the exported one, byte for byte; then compare the
  * lot counters and check the reconciliation identity (lifecycle.h rule 2); finally reconcile every
  * lot of the replayed ledger (reconcile.h), as `siteledger reconcile` does at a site.
@@ -26,13 +27,25 @@
  *     mapped, so without this the process would grow to the size of the store. The pages stay in
  *     the kernel's page cache. (Closing and reopening the store every 2048 records did the same,
  *     but a no_sync store is synced when closed: an fdatasync of the scratch file each time.)
- *  6. Pipeline: while the worker thread applies batch k and compares its entries (one write
- *     transaction, single-threaded), the main thread reads batch k + 1 and verifies its signatures
- *     on all cores (ledger_prepare: a read transaction, allowed beside the writer). A registry
- *     record of batch k can change the keys batch k + 1 was verified with; apply re-reads every
- *     key in its write transaction and verifies again what changed (apply.c decision 3), so the
- *     outcomes are those of an unpipelined replay. Anything that lists failures in order
- *     or reads the scratch store first drains the pipeline (audit_replay_drain).
+ *  6. Pipeline: while the worker thread applies batch k and compares its entries (single-
+ *     threaded), the main thread reads batch k + 1 and verifies its signatures on all cores
+ *     (ledger_prepare: a read transaction, allowed beside the writer). A registry record of batch
+ *     k (or of any batch not yet committed, note 7) can change the keys batch k + 1 was verified
+ *     with; apply re-reads every key in its write transaction and verifies again what changed
+ *     (apply.c decision 3), so the outcomes are those of an unpipelined replay. Anything that
+ *     lists failures in order or reads the scratch store first drains the pipeline
+ *     (audit_replay_drain), which also commits (note 7).
+ *  7. One write transaction spans several batches (AUDIT_TXN_RECORDS_MAX records): the worker is
+ *     one long-lived thread (an LMDB write transaction stays on the thread that began it) that
+ *     commits when the next batch would not fit and when the main thread drains. Ledger time and
+ *     outcomes are per batch as before (note 1); what changes is how often the scratch store's
+ *     touched pages are copied and written out, the largest cost of the replay after the
+ *     signatures (docs/decisions.md D23). A failed apply or commit is listed and stops the
+ *     replay (note 4); the batches of an aborted transaction are gone, but nothing reads them.
+ *     Tried and not kept (D23): MDB_WRITEMAP for the scratch store (more CPU, and the map's dirty
+ *     pages cannot be handed back: 434 MiB at 1M records) and a third stage that verified one
+ *     batch while the main thread read the next (the short-lived verify threads then often
+ *     shared one core: more idle time, not less).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -62,9 +75,10 @@ static int registry_register(struct audit *a)
 
 static int scratch_open(struct audit *a)
 {
-	/* Durability of a scratch store is worthless: no_sync (it is deleted at the end). The map size
-	 * is the sites' own (STORE_MAP_BYTES_DEFAULT): a replay needs no more room than the source. */
-	struct store_options options = { .no_sync = true };
+	/* Durability of a scratch store is worthless: never synced, not even when closed (it is
+	 * deleted right after). The map size is the sites' own (STORE_MAP_BYTES_DEFAULT): a replay
+	 * needs no more room than the source. */
+	struct store_options options = { .scratch = true };
 	int rc = store_open(&a->st, a->tmpdir, &options);
 	if (rc != 0)
 		fprintf(stderr, "siteledger: audit: scratch store in %s: %s\n", a->tmpdir, store_last_error(NULL));
@@ -92,6 +106,8 @@ static void batch_release(struct audit_batch *b)
 	memset(b, 0, sizeof *b);
 }
 
+static int worker_start(struct audit *a);
+
 int audit_replay_open(struct audit *a)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -107,6 +123,8 @@ int audit_replay_open(struct audit *a)
 		rc = scratch_open(a);
 	if (rc == 0)
 		rc = registry_register(a);
+	if (rc == 0)
+		rc = worker_start(a);
 	return rc;
 }
 
@@ -121,11 +139,11 @@ static void tmpdir_remove(const char *dir)
 	(void)rmdir(dir);
 }
 
-static int worker_join(struct audit *a);
+static void worker_end(struct audit *a);
 
 void audit_replay_close(struct audit *a)
 {
-	(void)worker_join(a);
+	worker_end(a);
 	if (a->st != NULL)
 		store_close(a->st);
 	a->st = NULL;
@@ -198,21 +216,43 @@ static int slot_compare(struct audit_batch *b, size_t i, struct sl_buf *buf)
 	return 0;
 }
 
-/* Worker thread (design note 6): apply a prepared batch and compare its entries. */
-static void *batch_apply(void *arg)
+/* Design note 7: commit the worker's open transaction (worker thread). A failure is the replay's:
+ * listed, and the replay stops. */
+static void worker_commit(struct audit *a)
 {
-	struct audit_batch *b = arg;
-	struct audit *a = b->audit;
-	int rc = ledger_apply_prepared(a->st, b->prepared, b->time_ms, b->results);
+	if (a->txn == NULL)
+		return;
+	int rc = store_txn_commit(a->txn);
+	a->txn = NULL;
+	a->txn_records = 0;
+	if (rc != 0) {
+		audit_fail(a, 0, "replay", "committing the replay failed", "a store that accepts the batches",
+			   sl_strerror(rc));
+		a->replay_broken = true;
+	}
+}
+
+/* Apply a prepared batch in the open transaction (worker thread), then compare its entries.
+ * Returns only resource errors: what the replay finds is listed. */
+static int worker_apply(struct audit *a, struct audit_batch *b)
+{
+	int rc = a->txn == NULL ? store_txn_begin(a->st, true, &a->txn) : 0;
+	if (rc == 0)
+		rc = ledger_apply_prepared_txn(a->txn, b->prepared, b->time_ms, b->results);
 	ledger_prepared_free(b->prepared);
 	b->prepared = NULL;
 	if (rc != 0) {
+		if (a->txn != NULL)
+			store_txn_abort(a->txn);
+		a->txn = NULL;
 		audit_fail(a, b->slots[0].seq, "replay", "applying the batch failed", "a store that accepts the batch",
 			   sl_strerror(rc));
 		a->replay_broken = true;
-		a->worker_rc = 0;
-		return NULL;
+		return 0;
 	}
+	a->txn_records += b->count;
+	if (a->txn_records + AUDIT_BATCH_RECORDS_MAX > AUDIT_TXN_RECORDS_MAX)
+		worker_commit(a); /* the next batch would not fit */
 	struct sl_buf buf;
 	sl_buf_init(&buf, ENTRY_BYTES_MAX);
 	for (size_t i = 0; rc == 0 && i < b->count; i++) {
@@ -227,22 +267,101 @@ static void *batch_apply(void *arg)
 		rc = slot_compare(b, i, &buf);
 	}
 	sl_buf_free(&buf);
-	a->worker_rc = rc;
+	return rc == 0 ? store_map_trim(a->st, AUDIT_MAPPED_BYTES_MAX) : rc; /* design note 5 */
+}
+
+/* The worker thread (design note 6): batches in order, a commit when asked; the transaction stays
+ * open in between (note 7). */
+static void *worker_main(void *arg)
+{
+	struct audit *a = arg;
+	pthread_mutex_lock(&a->worker_mutex);
+	for (;;) {
+		while (a->handed == NULL && !a->commit_wanted && !a->worker_stop)
+			pthread_cond_wait(&a->worker_cond, &a->worker_mutex);
+		struct audit_batch *b = a->handed;
+		bool stop = b == NULL && !a->commit_wanted;
+		pthread_mutex_unlock(&a->worker_mutex);
+		int rc = 0;
+		if (b != NULL)
+			rc = worker_apply(a, b);
+		else if (!stop)
+			worker_commit(a);
+		else if (a->txn != NULL)
+			store_txn_abort(a->txn); /* the scratch store is being closed: nothing to keep */
+		pthread_mutex_lock(&a->worker_mutex);
+		a->worker_rc = a->worker_rc != 0 ? a->worker_rc : rc;
+		if (b != NULL)
+			a->handed = NULL;
+		else
+			a->commit_wanted = false;
+		pthread_cond_broadcast(&a->worker_cond);
+		if (stop)
+			break;
+	}
+	pthread_mutex_unlock(&a->worker_mutex);
 	return NULL;
 }
 
-/* Wait for the worker; then, between batches, hand mapped pages back when due (note 5). */
-static int worker_join(struct audit *a)
+static int worker_start(struct audit *a)
 {
-	if (!a->worker_running)
+	if (pthread_mutex_init(&a->worker_mutex, NULL) != 0)
+		return SL_ENOMEM;
+	if (pthread_cond_init(&a->worker_cond, NULL) != 0) {
+		pthread_mutex_destroy(&a->worker_mutex);
+		return SL_ENOMEM;
+	}
+	int err = pthread_create(&a->worker, NULL, worker_main, a);
+	if (err != 0) {
+		pthread_cond_destroy(&a->worker_cond);
+		pthread_mutex_destroy(&a->worker_mutex);
+		fprintf(stderr, "siteledger: audit: cannot start the replay thread: %s\n", strerror(err));
+		return SL_ENOMEM;
+	}
+	a->worker_started = true;
+	return 0;
+}
+
+/* Wait until the worker holds no batch and no commit is pending; the batch it held is then free
+ * again. Returns the worker's first error. */
+static int worker_wait(struct audit *a)
+{
+	if (!a->worker_started)
 		return 0;
-	pthread_join(a->worker, NULL);
-	a->worker_running = false;
-	struct audit_batch *done = &a->batches[a->filling ^ 1u];
+	pthread_mutex_lock(&a->worker_mutex);
+	while (a->handed != NULL || a->commit_wanted)
+		pthread_cond_wait(&a->worker_cond, &a->worker_mutex);
 	int rc = a->worker_rc;
+	pthread_mutex_unlock(&a->worker_mutex);
+	struct audit_batch *done = &a->batches[a->filling ^ 1u];
 	done->count = 0;
 	done->len = 0;
-	return rc == 0 ? store_map_trim(a->st, AUDIT_MAPPED_BYTES_MAX) : rc; /* design note 5 */
+	return rc;
+}
+
+static void worker_post(struct audit *a, struct audit_batch *b, bool commit)
+{
+	pthread_mutex_lock(&a->worker_mutex);
+	if (b != NULL)
+		a->handed = b;
+	a->commit_wanted = a->commit_wanted || commit;
+	pthread_cond_broadcast(&a->worker_cond);
+	pthread_mutex_unlock(&a->worker_mutex);
+}
+
+static void worker_end(struct audit *a)
+{
+	if (!a->worker_started)
+		return;
+	(void)worker_wait(a);
+	pthread_mutex_lock(&a->worker_mutex);
+	a->worker_stop = true;
+	pthread_cond_broadcast(&a->worker_cond);
+	pthread_mutex_unlock(&a->worker_mutex);
+	pthread_join(a->worker, NULL);
+	pthread_cond_destroy(&a->worker_cond);
+	pthread_mutex_destroy(&a->worker_mutex);
+	a->worker_started = false;
 }
 
 /* Verify the filled batch on all cores (while the worker applies the previous one), then hand it
@@ -260,22 +379,15 @@ static int batch_flush(struct audit *a)
 			   sl_strerror(rc));
 		a->replay_broken = true;
 	}
-	int joined = worker_join(a);
-	if (joined != 0 || a->replay_broken) {
+	int waited = worker_wait(a);
+	if (waited != 0 || a->replay_broken) {
 		ledger_prepared_free(b->prepared);
 		b->prepared = NULL;
 		b->count = 0;
 		b->len = 0;
-		return joined;
+		return waited;
 	}
-	int err = pthread_create(&a->worker, NULL, batch_apply, b);
-	if (err != 0) {
-		ledger_prepared_free(b->prepared);
-		b->prepared = NULL;
-		audit_fail(a, b->slots[0].seq, "replay", "starting the replay thread", "a new thread", strerror(err));
-		return SL_ENOMEM;
-	}
-	a->worker_running = true;
+	worker_post(a, b, false);
 	a->filling ^= 1u;
 	return 0;
 }
@@ -283,8 +395,11 @@ static int batch_flush(struct audit *a)
 int audit_replay_drain(struct audit *a)
 {
 	int rc = batch_flush(a);
-	int joined = worker_join(a);
-	return rc != 0 ? rc : joined;
+	int waited = worker_wait(a);
+	if (a->worker_started)
+		worker_post(a, NULL, true); /* readers of the scratch store see committed data only */
+	int committed = worker_wait(a);
+	return rc != 0 ? rc : waited != 0 ? waited : committed;
 }
 
 int audit_replay_entry(struct audit *a, uint64_t seq, const uint8_t *bytes, size_t len)
@@ -562,7 +677,7 @@ static int lots_reconcile(struct audit *a, store_txn *txn)
 
 int audit_replay_reconcile(struct audit *a)
 {
-	if (a->st == NULL || a->replay_broken || a->worker_running)
+	if (a->st == NULL || a->replay_broken || a->handed != NULL)
 		return 0; /* no complete replay: the output says the reconciliation was not computed */
 	a->lots = calloc(AUDIT_LOTS_MAX, sizeof *a->lots);
 	if (a->lots == NULL)

@@ -140,27 +140,42 @@ const struct bundle_site *bundle_registry_find(const struct bundle_registry *reg
 	return NULL;
 }
 
-/* Value of a lowercase hex digit, 16 for anything else (uppercase too: one spelling per bundle). */
-static uint8_t hex_digit(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return (uint8_t)(c - '0');
-	return c >= 'a' && c <= 'f' ? (uint8_t)(c - 'a' + 10) : 16;
-}
+/* Value of each byte as a lowercase hex digit, 16 for anything else (uppercase too: one spelling
+ * per bundle). A table: the audit decodes every byte of a bundle through here. */
+static const uint8_t hex_values[256] = {
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 16, 16, 16, 16, 16,
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+};
 
-/* One pass, no library call: the audit decodes every entry of a bundle through here (~2% of an
- * audit's CPU when it was a check pass plus sodium_hex2bin). */
+/* One pass, no library call, one table lookup per character (a check pass plus sodium_hex2bin
+ * took ~2% of an audit's CPU, compare-and-branch per character ~1.2%). */
 int bundle_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t max, size_t *len)
 {
 	if (hex_len % 2 != 0 || hex_len / 2 > max)
 		return SL_ESYNTAX;
 	const unsigned char *in = (const unsigned char *)hex;
+	unsigned bad = 0;
 	for (size_t i = 0; i < hex_len / 2; i++) {
-		uint8_t high = hex_digit(in[2 * i]), low = hex_digit(in[2 * i + 1]);
-		if ((high | low) > 15)
-			return SL_ESYNTAX;
-		out[i] = (uint8_t)(high << 4 | low);
+		unsigned high = hex_values[in[2 * i]], low = hex_values[in[2 * i + 1]];
+		bad |= high | low;
+		out[i] = (uint8_t)(high << 4 | (low & 15));
 	}
+	if (bad > 15)
+		return SL_ESYNTAX; /* out holds garbage then: callers use it only on success */
 	*len = hex_len / 2;
 	return 0;
 }

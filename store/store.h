@@ -54,6 +54,8 @@ typedef struct store_txn store_txn;
 struct store_options {
 	uint64_t map_bytes; /* 0 = STORE_MAP_BYTES_DEFAULT */
 	bool no_sync;	    /* tests and benchmarks of non-durable mode only; never in production */
+	bool scratch;	    /* a throwaway store its caller deletes once closed (the audit's replay):
+			     * no_sync, and store_close does not sync it either */
 	bool read_only;	    /* open without the write lock: for read-only tools (shared lock) */
 };
 

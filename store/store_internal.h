@@ -83,6 +83,7 @@ struct store {
 	struct store *registry_next;
 	bool read_only;
 	bool no_sync;
+	bool scratch; /* options.scratch: never synced, not even by store_close */
 	atomic_bool writer_active; /* a write transaction is open (single writer) */
 	atomic_bool poisoned;	   /* a commit failed: writes refused until reopen */
 	atomic_int open_txns;	   /* transactions not yet committed or aborted */
