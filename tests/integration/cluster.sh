@@ -68,3 +68,69 @@ cluster_stop() {
 		wait "${PID[$s]}" 2>/dev/null
 	done
 }
+
+# --- load from several clients, for failover tests (kill -9, SIGTERM) that check exactly-once afterwards
+#   load_start LOT RECORDS SERIALS  one client per cluster site, in the background: it commissions RECORDS
+#                                   records of SERIALS serials (SITE-i-1..SERIALS) through the nodes not
+#                                   listed in ./dead, one request at a time, for at most LOAD_SECONDS; it
+#                                   appends SITE-i-1 of each record acknowledged ACCEPTED to acked.SITE
+#   load_wait                       wait for every client
+#   acked_total                     records acknowledged so far, all clients
+#   check_acked_exactly_once SITE.. on each stopped node's data directory: one ACCEPTED commission per
+#                                   acknowledged serial
+LOAD_SECONDS=120
+LOAD_CLIENTS=()
+
+load_client() { # SITE LOT RECORDS SERIALS
+	local site=$1 lot=$2 records=$3 serials=$4 i=0 n=0 node out deadline=$((SECONDS + LOAD_SECONDS))
+	local count=${#CLUSTER_SITES[@]}
+	while [ "$i" -lt "$records" ] && [ "$SECONDS" -lt "$deadline" ] && [ "$n" -lt $((records * count)) ]; do
+		node=${CLUSTER_SITES[$(((i + n) % count))]}
+		if grep -qx "$node" dead 2>/dev/null; then
+			n=$((n + 1))
+			continue
+		fi
+		i=$((i + 1))
+		seq -f "$site-$i-%g" 1 "$serials" >"serials.$site"
+		out=$(timeout 30 "$SITELEDGER" commission --node "${ADDR[$node]}" --key "cluster/keys/$site.key" \
+			--gtin 09506000134352 --lot "$lot" --expiry 281100 --serials-file "serials.$site" --json \
+			2>>"client.$site.err")
+		if [ "$(jq -r '.results[0].outcome' <<<"$out" 2>/dev/null)" = ACCEPTED ]; then
+			echo "$site-$i-1" >>"acked.$site"
+		fi
+	done
+}
+
+load_start() {
+	local s
+	touch dead
+	for s in "${CLUSTER_SITES[@]}"; do
+		touch "acked.$s"
+		load_client "$s" "$@" &
+		LOAD_CLIENTS+=("$!")
+		BACKGROUND_PIDS+=("$!")
+	done
+}
+
+load_wait() {
+	local pid
+	for pid in "${LOAD_CLIENTS[@]}"; do wait "$pid"; done
+	LOAD_CLIENTS=()
+}
+
+acked_total() { cat acked.* | wc -l; }
+
+check_acked_exactly_once() {
+	local s serial count missing twice
+	for s in "$@"; do
+		missing=0 twice=0
+		while read -r serial; do
+			count=$(timeout 30 "$SITELEDGER" history --data "cluster/$s/data" --json "(01)09506000134352(21)$serial" |
+				jq '[.entries[] | select(.type == "commission" and .outcome == "ACCEPTED")] | length')
+			if [ "${count:-0}" -eq 0 ]; then missing=$((missing + 1)); fi
+			if [ "${count:-0}" -gt 1 ]; then twice=$((twice + 1)); fi
+		done < <(cat acked.*)
+		check "every_acked_record_on_$s" test "$missing" -eq 0
+		check "no_record_twice_on_$s" test "$twice" -eq 0
+	done
+}

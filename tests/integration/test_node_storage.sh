@@ -14,7 +14,6 @@ GTIN=09506000134352
 SITES=(mfg dc pharmacy)
 BURST_RECORDS=40 # per request; 1000 serials each: about 530 KB of records
 LOAD_RECORDS=${STORAGE_LOAD_RECORDS_PER_CLIENT:-30}
-CLIENT_SECONDS=120 # each load client stops by then, whatever it reached
 
 cluster_up "${SITES[@]}" || exit 1
 LEADER=$(leader_of "${SITES[@]}")
@@ -87,33 +86,7 @@ expect_exit 0 good_record_accepted sl submit --node "${ADDR[$LEADER]}" --key "cl
 
 # --- 3. SIGTERM to the leader under load
 LEADER=$(leader_of "${SITES[@]}")
-# client SITE: commissions records of 50 serials SITE-i-1..50 through the nodes not listed in ./dead, one
-# request at a time; appends SITE-i-1 of each request acknowledged ACCEPTED to acked.SITE
-client() {
-	local site=$1 i=0 n=0 node out deadline=$((SECONDS + CLIENT_SECONDS))
-	while [ "$i" -lt "$LOAD_RECORDS" ] && [ "$SECONDS" -lt "$deadline" ]; do
-		node=${SITES[$(((i + n) % 3))]}
-		if grep -qx "$node" dead 2>/dev/null; then
-			n=$((n + 1))
-			continue
-		fi
-		i=$((i + 1))
-		seq -f "$site-$i-%g" 1 50 >"serials.$site"
-		out=$(timeout 30 "$SITELEDGER" commission --node "${ADDR[$node]}" --key "cluster/keys/$site.key" \
-			--gtin $GTIN --lot TERM --expiry 281100 --serials-file "serials.$site" --json 2>>"client.$site.err")
-		if [ "$(jq -r '.results[0].outcome' <<<"$out" 2>/dev/null)" = ACCEPTED ]; then
-			echo "$site-$i-1" >>"acked.$site"
-		fi
-	done
-}
-touch dead acked.mfg acked.dc acked.pharmacy
-CLIENTS=()
-for s in "${SITES[@]}"; do
-	client "$s" &
-	CLIENTS+=("$!")
-	BACKGROUND_PIDS+=("$!")
-done
-acked_total() { cat acked.* | wc -l; }
+load_start TERM "$LOAD_RECORDS" 50
 check load_is_flowing poll_until 300 eval '[ "$(acked_total)" -ge 12 ]'
 BEFORE=$(acked_total)
 echo "$LEADER" >dead
@@ -121,7 +94,7 @@ kill -TERM "${PID[$LEADER]}"
 wait "${PID[$LEADER]}"
 check sigterm_under_load_exit_0 test $? -eq 0
 check sigterm_under_load_logged grep -q 'msg="stopped" exit=0' "$LEADER.log"
-for pid in "${CLIENTS[@]}"; do wait "$pid"; done
+load_wait
 AFTER=$(acked_total)
 check work_carried_on_after_sigterm test "$AFTER" -gt "$BEFORE"
 check most_requests_acknowledged test "$AFTER" -ge $((3 * LOAD_RECORDS * 2 / 3))
@@ -130,14 +103,4 @@ check all_agree_after_restart poll_until 300 same_state "${SITES[@]}"
 cluster_stop "${SITES[@]}"
 
 # exactly once, on every node: each node's ledger read directly now that it is stopped
-for s in "${SITES[@]}"; do
-	missing=0 twice=0
-	while read -r serial; do
-		count=$(timeout 30 "$SITELEDGER" history --data "cluster/$s/data" --json "(01)$GTIN(21)$serial" |
-			jq '[.entries[] | select(.type == "commission" and .outcome == "ACCEPTED")] | length')
-		if [ "${count:-0}" -eq 0 ]; then missing=$((missing + 1)); fi
-		if [ "${count:-0}" -gt 1 ]; then twice=$((twice + 1)); fi
-	done < <(cat acked.*)
-	check "every_acked_record_on_$s" test "$missing" -eq 0
-	check "no_record_twice_on_$s" test "$twice" -eq 0
-done
+check_acked_exactly_once "${SITES[@]}"
