@@ -52,6 +52,17 @@ static void on_applied(void *ctx, const struct replica_applied *a)
 	node_membership_applied(n, a); /* peer links follow configuration changes */
 }
 
+/* Loop thread, while the storage thread commits the cycle (replica.h rule 7, D25): the clients
+ * whose records this cycle applied hear their outcomes now; plain reads wait until the store
+ * shows them (node/query.c). */
+static void on_answered(void *ctx, const struct replica_applied *a)
+{
+	struct node *n = ctx;
+	node_clients_applied(n, a);
+	if (a->index > n->answered_index)
+		n->answered_index = a->index;
+}
+
 static void on_read_states(void *ctx, const struct raft_read_state *states, size_t count)
 {
 	node_queries_read_states(ctx, states, count);
@@ -362,6 +373,7 @@ static int node_start(struct node *n)
 	n->hooks = (struct replica_hooks){ .ctx = n,
 					   .send = on_send,
 					   .applied = on_applied,
+					   .answered = on_answered,
 					   .snapshot_data = on_snapshot_data,
 					   .diverged = on_diverged,
 					   .read_states = on_read_states };

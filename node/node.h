@@ -115,6 +115,7 @@ struct node_storage {
 	bool started, sync_ready;
 	bool busy;		 /* loop thread: a Ready is in flight (between persist and done) */
 	bool job, quit, done;	 /* under mutex */
+	bool written;		 /* under mutex: the Ready is applied, its commit runs (D25) */
 	int rc;			 /* under mutex: the persist step's result */
 	char diverged[NODE_DIVERGED_BYTES]; /* storage thread during a persist; loop after it */
 };
@@ -141,6 +142,7 @@ struct node {
 	uint8_t *plain; /* NODE_PEER_MSG_BYTES_MAX scratch: a message encoded to send, or opened */
 	struct node_slot *slots; /* NODE_CLIENT_PENDING_MAX */
 	uint64_t arrivals;
+	uint64_t answered_index; /* highest entry whose outcomes clients were told (D25) */
 	struct node_counters counters;
 	struct node_metrics metrics; /* loop thread's copy; published each tick (node/metrics.h) */
 	struct node_snapshot *snapshot; /* snapshot streaming state (node/snapshot.c) */

@@ -21,7 +21,8 @@
  * (raft_read_index; a follower's core forwards it to the leader) and waits, at most
  * NODE_QUERY_READ_INDEX_MS, until the read state arrives and this node has applied up to it.
  * Without a leader, or when the wait ends, the answer is UNAVAILABLE. Plain reads are answered
- * from what this node has applied, which may lag the leader.
+ * from what this node has applied, which may lag the leader, but never from before an outcome
+ * this node already told a client (plain_start).
  *
  * Threads: everything here runs on the loop thread except query_work, which touches only its
  * session's results, transaction and export state (state SESSION_RUNNING: the loop leaves them
@@ -390,6 +391,23 @@ static void linearizable_start(struct node *n, struct node_query_session *s)
 	s->deadline_ms = node_clock_ms() + NODE_QUERY_READ_INDEX_MS;
 }
 
+/* A plain read runs at once, unless this node told a client an outcome its store does not show
+ * yet (D25: answers go out while the cycle commits): then it waits for that commit, so a client
+ * reads its own writes on the node that answered them. */
+static void plain_start(struct node *n, struct node_query_session *s)
+{
+	struct store_raft_applied a;
+	replica_applied_get(n->rp, &a);
+	if (a.index >= n->answered_index) {
+		session_queue(n, s);
+		return;
+	}
+	s->read_index = n->answered_index;
+	s->read_known = true;
+	s->state = SESSION_WAIT_READ;
+	s->deadline_ms = node_clock_ms() + NODE_QUERY_READ_INDEX_MS;
+}
+
 static void read_new(struct node *n, void *control, const struct proto_request *req)
 {
 	struct node_query_session *s = session_take(n->queries);
@@ -416,7 +434,7 @@ static void read_new(struct node *n, void *control, const struct proto_request *
 	} else if (req->query.linearizable) {
 		linearizable_start(n, s);
 	} else {
-		session_queue(n, s);
+		plain_start(n, s);
 	}
 }
 

@@ -1,24 +1,30 @@
-/* node/storage.c — the storage thread: runs the persist step of a Ready (replica_ready_persist:
- * the Ready's one LMDB write transaction, apply and fsync) off the loop thread, then wakes the
- * loop (docs/decisions.md D15).
+/* node/storage.c — the storage thread: runs the write and commit steps of a Ready
+ * (replica_ready_write, replica_ready_commit: the Ready's one LMDB write transaction, apply and
+ * fsync) off the loop thread, then wakes the loop (docs/decisions.md D15, D25).
  *
  * Hand-off, one Ready in flight (replica.h T2):
  *     loop     replica_ready_begin; node_storage_persist: under the mutex job = true, signal
- *     storage  wakes; replica_ready_persist(n->rp, &n->hooks); under the mutex job = false,
+ *     storage  wakes; write and commit (below); under the mutex job = false,
  *              done = true, rc; uv_async_send(done_async)
- *     loop     done_cb: under the mutex takes rc, done = false; busy = false;
- *              node_ready_persisted(n, rc) (finish, answer, advance, start the next)
+ *     storage  (between the two: replica_ready_write, then when it applied entries, under the
+ *              mutex written = true, uv_async_send; then replica_ready_commit)
+ *     loop     done_cb: under the mutex takes written, rc, done; written: replica_ready_answer
+ *              (clients hear their outcomes while the commit runs, D25); done: busy = false;
+ *              node_ready_persisted(n, rc) (finish, advance, start the next)
  *
  * Invariants:
  *  1. The mutex orders the loop's writes before the thread reads them and the thread's writes
  *     (the replica's in-flight Ready, the store, `diverged`) before the loop reads them.
  *  2. busy (loop thread only) is true from node_storage_persist until done_cb: no second job is
  *     handed over while one runs, and nothing closes the replica or the async handle meanwhile.
- *  3. The thread touches only the store and the in-flight Ready through replica_ready_persist
+ *  3. The thread touches only the store and the in-flight Ready through replica_ready_write/commit
  *     (replica.h T1), the hooks' storage-thread side (snapshot_data, diverged: node.c) and the
  *     fields below the mutex. It never logs and never touches a socket.
  *  4. node_storage_stop joins the thread before the async handle is closed: once joined, no
  *     uv_async_send can still be running on the handle.
+ *  5. The answer step reads only the replica's scratch, which the commit does not touch (replica.h
+ *     T1), and always comes before finish: one done_cb takes written before done, and the thread
+ *     sets written before it commits.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -38,7 +44,15 @@ static void storage_main(void *arg)
 		if (s->quit)
 			break;
 		uv_mutex_unlock(&s->mutex);
-		int rc = replica_ready_persist(n->rp, &n->hooks); /* the long part: no lock held */
+		int rc = replica_ready_write(n->rp, &n->hooks); /* the long part: no lock held */
+		if (rc == 0 && replica_ready_answerable(n->rp)) {
+			uv_mutex_lock(&s->mutex); /* the loop answers while this thread commits */
+			s->written = true;
+			uv_async_send(&s->done_async);
+			uv_mutex_unlock(&s->mutex);
+		}
+		if (rc == 0)
+			rc = replica_ready_commit(n->rp);
 		uv_mutex_lock(&s->mutex);
 		s->job = false;
 		s->done = true;
@@ -53,10 +67,13 @@ static void done_cb(uv_async_t *handle)
 	struct node *n = handle->data;
 	struct node_storage *s = &n->storage;
 	uv_mutex_lock(&s->mutex);
-	bool done = s->done;
+	bool done = s->done, written = s->written;
 	int rc = s->rc;
 	s->done = false;
+	s->written = false;
 	uv_mutex_unlock(&s->mutex);
+	if (written)
+		replica_ready_answer(n->rp, &n->hooks); /* invariant 5 */
 	if (!done)
 		return; /* a coalesced wake-up: the result was taken already */
 	assert(s->busy);

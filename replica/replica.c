@@ -115,6 +115,8 @@ void replica_close(replica *rp)
 {
 	if (rp == NULL)
 		return;
+	if (rp->inflight.txn != NULL)
+		store_txn_abort(rp->inflight.txn); /* written, never committed: nothing of it persists */
 	if (rp->r != NULL)
 		raft_destroy(rp->r);
 	if (rp->st != NULL)
@@ -271,9 +273,9 @@ static int persist_entries(store_txn *txn, const struct raft_ready *rd)
 	return rc;
 }
 
-/* Everything of one Ready inside one write transaction, committed. */
-static int cycle_txn(replica *rp, const struct raft_ready *rd, const struct replica_hooks *hooks, bool compact,
-		     struct store_raft_applied *applied, struct store_raft_compaction *snap)
+/* Everything of one Ready inside one write transaction, left open for cycle_commit. */
+static int cycle_write(replica *rp, const struct raft_ready *rd, const struct replica_hooks *hooks, bool compact,
+		       struct store_raft_applied *applied, struct store_raft_compaction *snap, store_txn **out)
 {
 	store_txn *txn;
 	int rc = store_txn_begin(rp->st, true, &txn);
@@ -301,7 +303,13 @@ static int cycle_txn(replica *rp, const struct raft_ready *rd, const struct repl
 		store_txn_abort(txn);
 		return rc;
 	}
-	return store_txn_commit(txn); /* one fsync for the whole Ready (unless no_sync) */
+	struct replica_scratch *s = &rp->scratch; /* the pools no longer move: point into them */
+	for (size_t i = 0; i < s->apps_count; i++) {
+		s->apps[i].records = s->records + s->apps_offset[i];
+		s->apps[i].results = s->results + s->apps_offset[i];
+	}
+	*out = txn;
+	return 0;
 }
 
 static void cycle_publish(replica *rp, const struct raft_ready *rd, const struct replica_hooks *hooks)
@@ -322,11 +330,8 @@ static void cycle_publish(replica *rp, const struct raft_ready *rd, const struct
 		hooks->applied(hooks->ctx, &a);
 	}
 	struct replica_scratch *s = &rp->scratch;
-	for (size_t i = 0; i < s->apps_count; i++) {
-		s->apps[i].records = s->records + s->apps_offset[i];
-		s->apps[i].results = s->results + s->apps_offset[i];
+	for (size_t i = 0; i < s->apps_count; i++)
 		hooks->applied(hooks->ctx, &s->apps[i]);
-	}
 }
 
 int replica_ready_begin(replica *rp)
@@ -343,6 +348,8 @@ int replica_ready_begin(replica *rp)
 		return SL_EINVAL; /* invariant 3: a previous cycle failed and was not closed */
 	f->applied = rp->applied;
 	f->taken = true;
+	f->written = false;
+	f->answered = false;
 	f->persisted = false;
 	f->sent = false;
 	rp->scratch.apps_count = 0;
@@ -370,15 +377,52 @@ void replica_ready_send_early(replica *rp, const struct replica_hooks *hooks)
 	f->sent = true;
 }
 
-int replica_ready_persist(replica *rp, const struct replica_hooks *hooks)
+int replica_ready_write(replica *rp, const struct replica_hooks *hooks)
 {
 	struct replica_inflight *f = &rp->inflight;
 	assert(hooks != NULL);
-	assert(f->taken && !f->persisted);
-	int rc = cycle_txn(rp, &f->rd, hooks, f->compact, &f->applied, &f->snap);
+	assert(f->taken && !f->written && !f->persisted);
+	int rc = cycle_write(rp, &f->rd, hooks, f->compact, &f->applied, &f->snap, &f->txn);
+	if (rc == 0)
+		f->written = true;
+	return rc;
+}
+
+bool replica_ready_answerable(const replica *rp)
+{
+	return rp->inflight.written && rp->scratch.apps_count > 0;
+}
+
+void replica_ready_answer(replica *rp, const struct replica_hooks *hooks)
+{
+	struct replica_inflight *f = &rp->inflight;
+	assert(f->written);
+	if (f->answered || hooks->answered == NULL)
+		return;
+	f->answered = true;
+	const struct replica_scratch *s = &rp->scratch;
+	for (size_t i = 0; i < s->apps_count; i++)
+		hooks->answered(hooks->ctx, &s->apps[i]);
+}
+
+int replica_ready_commit(replica *rp)
+{
+	struct replica_inflight *f = &rp->inflight;
+	assert(f->written && !f->persisted && f->txn != NULL);
+	store_txn *txn = f->txn;
+	f->txn = NULL;
+	/* Rule 6 (D24): a Ready that promises nothing (no entries, term or vote) only applies; an OS
+	 * crash that undoes it leaves the applied index behind the durable log, which applies again. */
+	int rc = f->rd.must_sync ? store_txn_commit(txn) : store_txn_commit_undoable(txn);
 	if (rc == 0)
 		f->persisted = true;
 	return rc;
+}
+
+int replica_ready_persist(replica *rp, const struct replica_hooks *hooks)
+{
+	int rc = replica_ready_write(rp, hooks);
+	return rc == 0 ? replica_ready_commit(rp) : rc;
 }
 
 void replica_ready_finish(replica *rp, const struct replica_hooks *hooks)
@@ -392,6 +436,8 @@ void replica_ready_finish(replica *rp, const struct replica_hooks *hooks)
 	cycle_publish(rp, &f->rd, hooks);
 	raft_advance(rp->r, &f->rd);
 	f->taken = false;
+	f->written = false;
+	f->answered = false;
 	f->persisted = false;
 	f->sent = false;
 }
@@ -403,7 +449,11 @@ int replica_cycle(replica *rp, const struct replica_hooks *hooks)
 	if (rc <= 0)
 		return rc;
 	replica_ready_send_early(rp, hooks);
-	rc = replica_ready_persist(rp, hooks);
+	rc = replica_ready_write(rp, hooks);
+	if (rc != 0)
+		return rc;
+	replica_ready_answer(rp, hooks);
+	rc = replica_ready_commit(rp);
 	if (rc != 0)
 		return rc;
 	replica_ready_finish(rp, hooks);

@@ -8,10 +8,12 @@
  * record", step 4; raft.h "The loop"):
  *     compact (when due) → install the snapshot (if any) → truncate/append raft log entries →
  *     hard state → apply every committed entry with ledger_apply_batch_txn → applied index and
- *     running state hash → commit (one fsync)
+ *     running state hash → commit: durable when the Ready must be (rd.must_sync: entries, term or
+ *     vote), else undoable (store_txn_commit_undoable: data flushed, meta not; rule 6)
  * then, and only then: hooks.persisted, hooks.send for every message (raft.h Rule 1: a leader's
  * may go before the transaction, replica_ready_send_early),
- * hooks.applied for every applied entry (a client may be told its outcome), raft_advance.
+ * hooks.applied for every applied entry, raft_advance. Between the apply and the commit,
+ * hooks.answered sees every applied entry (rule 7: a client may be told its outcome).
  *
  * Rules:
  *  1. Entry data of a normal entry is a batch (replica_batch_encode): a canonical msgpack array
@@ -31,27 +33,45 @@
  *     and compares the entries it wrote with those shipped, then the running hash. Any
  *     difference is a divergence: SL_ECORRUPT from replica_cycle and hooks.diverged.
  *  5. Pointers handed to hooks are valid during the hook only.
+ *  6. A Ready that promises nothing only applies (and may compact, or move the commit index):
+ *     its transaction is committed undoable (docs/decisions.md D24). An OS crash may then leave
+ *     the store's applied index, commit index and compaction point behind what was published;
+ *     on reopen the committed entries after the applied index, all in the durable log, apply
+ *     again and give the same ledger (rule 3; apply is deterministic).
+ *  7. An outcome is fixed by the committed log, which a majority holds durably (Raft §3.6), and
+ *     apply is deterministic (rule 3): every replica that applies the entry gets the same
+ *     outcomes, before or after a crash. So hooks.answered may tell a client its outcomes once
+ *     the entry is applied into the cycle's transaction, before that transaction commits
+ *     (docs/decisions.md D25). Nothing else of the cycle is published before finish: readers
+ *     of the store, hooks.applied and replica_applied_get see the entry after the commit.
  *
  * Threads. replica_cycle is three steps, which a caller may run on two threads (the node does,
  * docs/decisions.md D15; the simulator runs replica_cycle on one):
  *     replica_ready_begin    loop thread    compaction point (raft_compact), raft_ready
  *     (replica_ready_send_early loop thread  a leader's messages, before its write; optional)
- *     replica_ready_persist  storage thread the write transaction above and its commit; reads the
+ *     replica_ready_write    storage thread the write transaction above, not committed; reads the
  *                                           in-flight Ready and writes the store, the replica's
  *                                           scratch and its copy of the applied state; calls
  *                                           hooks.snapshot_data and hooks.diverged on this thread
+ *     (replica_ready_answer  loop thread    hooks.answered for the applied entries; optional,
+ *                                           once written, while or after the commit runs)
+ *     replica_ready_commit   storage thread commits the write transaction (rule 6)
+ *     (replica_ready_persist = write, then commit, on one thread)
  *     replica_ready_finish   loop thread    publishes the applied state, then hooks.persisted,
  *                                           hooks.send, hooks.applied, raft_advance
- *  T1. The persist step never touches the raft core. Between begin and finish the loop thread may
- *      use the core (raft_step, raft_tick, replica_propose, ...: raft.h rule 2), replica_raft,
- *      replica_applied_get (as of the last finish), replica_snapshot_export,
- *      replica_lifecycle_hash and its own read transactions on replica_store (LMDB readers never
+ *  T1. The write and commit steps never touch the raft core; commit does not touch the scratch
+ *      that replica_ready_answer reads, so the two may run at once. Between begin and finish the
+ *      loop thread may use the core (raft_step, raft_tick, replica_propose, ...: raft.h rule 2),
+ *      replica_raft, replica_applied_get (as of the last finish), replica_snapshot_export,
+ *      replica_lifecycle_hash, replica_ready_answer once the write returned (the hand-off
+ *      synchronises), and its own read transactions on replica_store (LMDB readers never
  *      block the writer; the store opens with MDB_NOTLS). It must not call replica_ready_begin,
  *      replica_cycle or replica_close until finish, nor free what hooks.snapshot_data returns.
- *  T2. One Ready in flight: begin → (persist, when replica_ready_needs_persist) → finish, in
- *      that order, each once. The replica has no locks: the caller's hand-off between threads
+ *  T2. One Ready in flight: begin → (write → commit, or persist, when
+ *      replica_ready_needs_persist) → finish, in that order, each once. The replica has no locks: the caller's hand-off between threads
  *      must synchronise (a mutex, or uv_async_send / uv_queue_work, which do).
- *  T3. A failed persist leaves the replica as a failed replica_cycle does (rule 2): close it.
+ *  T3. A failed write, commit or persist leaves the replica as a failed replica_cycle does (rule
+ *      2): close it (a written transaction never committed is aborted by replica_close).
  */
 #ifndef SL_REPLICA_REPLICA_H
 #define SL_REPLICA_REPLICA_H
@@ -109,6 +129,9 @@ struct replica_hooks {
 	void (*send)(void *ctx, const struct raft_msg *msg);
 	/* an entry applied by this cycle, after its commit (may be NULL) */
 	void (*applied)(void *ctx, const struct replica_applied *applied);
+	/* an entry applied by this cycle, before its commit (rule 7; may be NULL): its outcomes are
+	 * final, the store does not show them yet; called by replica_ready_answer */
+	void (*answered)(void *ctx, const struct replica_applied *applied);
 	/* the bytes of the snapshot this cycle installs (as exported by the sender); required when
 	 * snapshots can occur. Return 0 with data and len set, or a negative code (cycle fails).
 	 * Called by the persist step (storage thread); data must stay valid until finish (T1). */
@@ -153,7 +176,15 @@ bool replica_ready_needs_persist(const replica *rp);
  * allows it (rd.messages_early: a leader's appends and heartbeats, raft.h Rule 1, §10.2.1), so
  * the followers write while this node does; finish then sends nothing. A no-op otherwise. */
 void replica_ready_send_early(replica *rp, const struct replica_hooks *hooks);
-/* The write transaction and commit of the taken Ready: 0, or a negative SL_E* code (T3). */
+/* The write transaction of the taken Ready, applied and left open: 0, or a negative SL_E* code (T3). */
+int replica_ready_write(replica *rp, const struct replica_hooks *hooks);
+/* True once written when the Ready applied entries (replica_ready_answer has something to say). */
+bool replica_ready_answerable(const replica *rp);
+/* Loop thread, once written (rule 7, T1): hooks.answered for every applied entry, once. */
+void replica_ready_answer(replica *rp, const struct replica_hooks *hooks);
+/* Commit the written transaction (rule 6): 0, or a negative SL_E* code (T3). */
+int replica_ready_commit(replica *rp);
+/* write, then commit: 0, or a negative SL_E* code (T3). */
 int replica_ready_persist(replica *rp, const struct replica_hooks *hooks);
 /* Publish, send, tell, advance. Only after a successful persist, or when none was needed. */
 void replica_ready_finish(replica *rp, const struct replica_hooks *hooks);

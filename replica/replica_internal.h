@@ -24,10 +24,13 @@ struct replica_scratch {
  * reads them only after the hand-off back. */
 struct replica_inflight {
 	bool taken;	/* raft_ready handed rd out; raft_advance not yet called */
-	bool persisted; /* replica_ready_persist committed rd */
+	bool written;	/* replica_ready_write applied rd into txn */
+	bool answered;	/* replica_ready_answer ran the answered hooks */
+	bool persisted; /* replica_ready_commit committed rd */
 	bool sent;	/* replica_ready_send_early sent rd.messages already */
 	bool compact;	/* a compaction was due at begin: snap is the new compaction point */
 	struct raft_ready rd;
+	store_txn *txn; /* between write and commit: rd's write transaction, open */
 	struct store_raft_applied applied; /* what the store holds once rd is persisted */
 	struct store_raft_compaction snap;
 };

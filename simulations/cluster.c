@@ -273,6 +273,14 @@ static void hook_applied(void *ctx, const struct replica_applied *a)
 	proposals_settle(h->sim, h->node, a);
 }
 
+/* Clients hear their outcomes before the cycle commits (replica.h rule 7), as the node's do: a
+ * commit that then fails (disk faults) must not lose what was acknowledged. */
+static void hook_answered(void *ctx, const struct replica_applied *a)
+{
+	struct hook_ctx *h = ctx;
+	proposals_settle(h->sim, h->node, a);
+}
+
 static int hook_snapshot_data(void *ctx, const struct raft_snapshot_meta *meta, const uint8_t **data, size_t *len)
 {
 	struct hook_ctx *h = ctx;
@@ -376,6 +384,7 @@ static void node_cycles(struct sim *sim, struct sim_node *node)
 				       .persisted = hook_persisted,
 				       .send = hook_send,
 				       .applied = hook_applied,
+				       .answered = hook_answered,
 				       .snapshot_data = hook_snapshot_data,
 				       .diverged = hook_diverged };
 	for (int c = 0; c < SIM_CYCLES_PER_STEP && node->rp != NULL; c++) {

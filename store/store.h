@@ -127,6 +127,11 @@ bool store_is_poisoned(const store *st);
 
 int store_txn_begin(store *st, bool write, store_txn **out);
 int store_txn_commit(store_txn *txn); /* frees txn in all cases; poisons the store on failure */
+/* As store_txn_commit, but an OS crash (not a process crash) may undo this transaction and any
+ * undoable one since the last store_txn_commit; the store stays intact (txn.c invariant 6). The
+ * next store_txn_commit, or store_close, makes them durable. */
+int store_txn_commit_undoable(store_txn *txn);
+int store_txn_commit_undoable(store_txn *txn);
 void store_txn_abort(store_txn *txn); /* frees txn */
 
 /* meta */

@@ -87,6 +87,7 @@ struct store {
 	atomic_bool writer_active; /* a write transaction is open (single writer) */
 	atomic_bool poisoned;	   /* a commit failed: writes refused until reopen */
 	atomic_int open_txns;	   /* transactions not yet committed or aborted */
+	uint64_t syncs;		   /* store_env_sync calls that succeeded (store_testing.h) */
 	int fault_countdown;	   /* store_testing.h: commits until the injected failure; 0 = off */
 	int fault_error;
 	pthread_mutex_t error_mutex; /* serialises writers of last_error */
@@ -139,6 +140,7 @@ const char *store_table_name(enum store_table table);
 int store_error_from_mdb(int mdb_rc);
 int store_error_set(store *st, int code, const char *format, ...) __attribute__((format(printf, 3, 4)));
 int store_env_mdb_error(store *st, int mdb_rc, const char *op);
+int store_env_sync(store *st); /* flush data and meta (mdb_env_sync); counts store_syncs */
 int store_txn_mdb_error(store_txn *txn, int mdb_rc, enum store_table table, const char *op);
 
 /* txn.c: shared table helpers */

@@ -12,6 +12,9 @@
  *     countdown is off once it fired. N = 0 turns a pending countdown off.
  *  2. Returns SL_EINVAL for N < 0 or, when N > 0, an error that is not negative.
  *  3. Call it from the writer's thread while no write transaction is open (not synchronised).
+ *  4. store_syncs(st): how many times this store flushed its meta page since it was opened
+ *     (store_txn_commit of a durable store); undoable commits and no_sync stores
+ *     do not count. Writer's thread only.
  */
 #ifndef SL_STORE_STORE_TESTING_H
 #define SL_STORE_STORE_TESTING_H
@@ -19,5 +22,6 @@
 #include "store/store.h"
 
 int store_fault_inject_commit(store *st, int countdown, int error);
+uint64_t store_syncs(const store *st);
 
 #endif

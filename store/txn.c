@@ -6,7 +6,8 @@
  *                 │                                                     │
  *              commit ──(LMDB or injected failure)──► poisons store     commit: returns the first
  *                 │                                                     error, aborts, poisons
- *                 └─► durable (one fsync unless no_sync)
+ *                 ├─► store_txn_commit: durable (data, then meta flushed; none with no_sync)
+ *                 └─► store_txn_commit_undoable: data flushed, meta not (invariant 6)
  *     abort from any state: nothing of the transaction persists, the store is not poisoned.
  *
  * Invariants:
@@ -21,6 +22,14 @@
  *  5. A write transaction does its gets and puts through one kept cursor per table (a put next to
  *     the previous get or put skips the descent from the root); store_value_get / store_value_put
  *     keep mdb_get / mdb_put semantics. The cursors are closed before the LMDB txn ends.
+ *  6. A durable store runs LMDB with MDB_NOMETASYNC: mdb_txn_commit writes the pages, flushes them
+ *     (fdatasync), then writes the meta page without flushing it. So a meta page on disk only
+ *     ever names flushed pages, and an OS crash can at most undo the transactions committed
+ *     since the last flush of the meta, never corrupt the store. store_txn_commit then flushes
+ *     the meta too (mdb_env_sync): the transaction, and every undoable one before it, is durable
+ *     when it returns. store_txn_commit_undoable skips that flush: for transactions whose loss
+ *     its caller can redo (the replica's apply-only Ready cycles: docs/decisions.md D24). Both
+ *     make the transaction visible to readers at once; a process crash loses neither.
  */
 #include "store/store_internal.h"
 #include "store/store_testing.h"
@@ -180,7 +189,7 @@ static bool store_fault_due(store *st)
 	return st->fault_countdown == 0;
 }
 
-static int store_txn_commit_write(store_txn *txn)
+static int store_txn_commit_write(store_txn *txn, bool durable)
 {
 	store *st = txn->st;
 	int rc;
@@ -195,6 +204,8 @@ static int store_txn_commit_write(store_txn *txn)
 	} else {
 		int mdb_rc = mdb_txn_commit(txn->txn); /* frees the LMDB txn in all cases */
 		rc = mdb_rc == 0 ? 0 : store_env_mdb_error(st, mdb_rc, "commit");
+		if (rc == 0 && durable && !st->no_sync)
+			rc = store_env_sync(st); /* invariant 6: the meta page */
 	}
 	txn->txn = NULL;
 	if (rc != 0)
@@ -202,19 +213,29 @@ static int store_txn_commit_write(store_txn *txn)
 	return rc;
 }
 
-int store_txn_commit(store_txn *txn)
+static int store_txn_end(store_txn *txn, bool durable)
 {
 	assert(txn != NULL);
 	assert(txn->txn != NULL);
 	int rc = 0;
 	if (txn->write) {
-		rc = store_txn_commit_write(txn);
+		rc = store_txn_commit_write(txn, durable);
 	} else {
 		mdb_txn_abort(txn->txn); /* invariant 4 */
 		txn->txn = NULL;
 	}
 	store_txn_release(txn);
 	return rc;
+}
+
+int store_txn_commit(store_txn *txn)
+{
+	return store_txn_end(txn, true);
+}
+
+int store_txn_commit_undoable(store_txn *txn)
+{
+	return store_txn_end(txn, false);
 }
 
 void store_txn_abort(store_txn *txn)

@@ -2,7 +2,8 @@
  * through replica_cycle: records commit and apply identically on every node (ledger, running
  * hash, lifecycle hash), a restart restores raft and applied state from the store, a node that
  * was down past the compaction point catches up through the ledger snapshot, and a failed
- * commit leaves the replica to be reopened with nothing of that cycle visible.
+ * commit leaves the replica to be reopened with nothing of that cycle visible, and an apply-only
+ * cycle an OS crash undid (committed undoable, D24) applies again to the same ledger.
  */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #include "tests/unit/test.h"
@@ -42,7 +43,16 @@ struct world {
 	int snapshots[NODES + 1];
 	uint64_t nonce;
 	uint64_t compact_every;
+	/* the durable node (durable_node): its cycles, and a copy of its data file after each sync */
+	uint64_t persisted[NODES + 1];
+	uint64_t undoable_cycles;   /* cycles that committed without a sync */
+	uint64_t undoable_since_copy;
+	uint64_t unsynced_entries;  /* cycles that made entries durable without a sync: a bug */
+	char copy[PATH_MAX];
+	int copy_rc;
 };
+
+static uint64_t durable_node; /* 0: every store no_sync; else this node's store syncs */
 
 static struct world *current_world;
 static uint64_t current_node;
@@ -97,9 +107,51 @@ static int hook_snapshot_data(void *ctx, const struct raft_snapshot_meta *meta, 
 	return 0;
 }
 
+static void hook_persisted(void *ctx, const struct raft_entry *entry)
+{
+	struct world *w = ctx;
+	(void)entry;
+	w->persisted[current_node]++;
+}
+
 static const struct replica_hooks hooks_template = {
-	.send = hook_send, .applied = hook_applied, .snapshot_data = hook_snapshot_data
+	.send = hook_send, .applied = hook_applied, .snapshot_data = hook_snapshot_data, .persisted = hook_persisted
 };
+
+static int file_copy(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	int rc = in != NULL && out != NULL ? 0 : -1;
+	char buf[1 << 16];
+	size_t got;
+	while (rc == 0 && (got = fread(buf, 1, sizeof buf, in)) > 0)
+		rc = fwrite(buf, 1, got, out) == got ? 0 : -1;
+	if (in != NULL && ferror(in))
+		rc = -1;
+	if (in != NULL)
+		fclose(in);
+	if (out != NULL && fclose(out) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* After a cycle of the durable node: a cycle that synced leaves the disk as the page cache holds
+ * it, so a copy of the data file then is the oldest state an OS crash could leave afterwards. */
+static void durable_cycle_done(struct world *w, uint64_t id, uint64_t syncs_before, uint64_t persisted_before)
+{
+	bool synced = store_syncs(replica_store(w->rp[id])) > syncs_before;
+	if (w->persisted[id] > persisted_before && !synced)
+		w->unsynced_entries++;
+	if (!synced) {
+		w->undoable_cycles++;
+		w->undoable_since_copy++;
+		return;
+	}
+	char from[PATH_MAX + 16];
+	snprintf(from, sizeof from, "%s/data.mdb", w->dirs[id]);
+	w->copy_rc |= file_copy(from, w->copy);
+	w->undoable_since_copy = 0;
+}
 
 static int node_open(struct world *w, uint64_t id)
 {
@@ -113,7 +165,7 @@ static int node_open(struct world *w, uint64_t id)
 	cfg.raft.pre_vote = true;
 	cfg.raft.seed = id;
 	cfg.dir = w->dirs[id];
-	cfg.store = (struct store_options){ .map_bytes = 64ull << 20, .no_sync = true };
+	cfg.store = (struct store_options){ .map_bytes = 64ull << 20, .no_sync = id != durable_node };
 	cfg.verify_threads = 1;
 	cfg.compact_every = w->compact_every;
 	return replica_open(&cfg, &w->rp[id]);
@@ -176,7 +228,12 @@ static int world_run(struct world *w, int rounds, bool tick)
 			hooks.ctx = w;
 			current_node = i;
 			int rc;
-			while ((rc = replica_cycle(w->rp[i], &hooks)) == 1) {
+			for (;;) {
+				uint64_t syncs = store_syncs(replica_store(w->rp[i])), persisted = w->persisted[i];
+				if ((rc = replica_cycle(w->rp[i], &hooks)) != 1)
+					break;
+				if (i == durable_node)
+					durable_cycle_done(w, i, syncs, persisted);
 			}
 			if (rc < 0)
 				return rc;
@@ -408,11 +465,55 @@ static void test_replica_failed_commit(void)
 	free(w);
 }
 
+/* D24, replica.h rule 6: an apply-only cycle commits undoable; an OS crash that undoes it (staged
+ * by restoring the data file as it was after the node's last sync) leaves the applied index
+ * behind, and the entries, durable in the log, apply again to the same ledger. Every cycle that
+ * made entries durable synced. */
+static void test_replica_undone_apply_cycle(void)
+{
+	struct world *w = calloc(1, sizeof *w);
+	REQUIRE(w != NULL);
+	durable_node = 2;
+	REQUIRE(world_open(w, 0) == 0);
+	snprintf(w->copy, sizeof w->copy, "%s/n2-synced.mdb", w->root);
+	REQUIRE(world_run(w, 2, false) == 0);
+	REQUIRE(raft_campaign(replica_raft(w->rp[1])) == 0);
+	REQUIRE(world_run(w, 6, false) == 0);
+	REQUIRE(propose_serials(w, 1, 0, 6) == 0);
+	CHECK_INT_EQ(w->unsynced_entries, 0);
+	CHECK_INT_EQ(w->copy_rc, 0);
+	CHECK(w->undoable_cycles > 0);
+	REQUIRE(w->undoable_since_copy > 0); /* the node applied after its last sync */
+	same_state(w, 1, 2);
+	struct store_raft_applied before, undone;
+	replica_applied_get(w->rp[2], &before);
+	replica_close(w->rp[2]);
+	w->rp[2] = NULL;
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/data.mdb", w->dirs[2]);
+	REQUIRE(file_copy(w->copy, path) == 0);
+	snprintf(path, sizeof path, "%s/lock.mdb", w->dirs[2]);
+	(void)remove(path); /* as after a reboot */
+	REQUIRE(node_open(w, 2) == 0);
+	replica_applied_get(w->rp[2], &undone);
+	CHECK(undone.index < before.index); /* the crash did undo applied entries */
+	CHECK(undone.ledger_seq < before.ledger_seq);
+	REQUIRE(world_run(w, 20, true) == 0);
+	same_state(w, 1, 2);
+	REQUIRE(propose_serials(w, 1, 10, 2) == 0); /* and it goes on */
+	same_state(w, 1, 2);
+	CHECK_INT_EQ(w->unsynced_entries, 0);
+	durable_node = 0;
+	world_close(w);
+	free(w);
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_batch_codec),
 	TEST_CASE(test_replica_cluster_commits),
 	TEST_CASE(test_replica_snapshot_catch_up),
 	TEST_CASE(test_replica_failed_commit),
+	TEST_CASE(test_replica_undone_apply_cycle),
 };
 
 TEST_MAIN(cases)
