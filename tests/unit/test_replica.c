@@ -39,6 +39,9 @@ struct world {
 	uint8_t *snap[NODES + 1];
 	size_t snap_len[NODES + 1];
 	uint64_t applied_records[NODES + 1];
+	uint64_t answered_records[NODES + 1];
+	uint64_t answered_index[NODES + 1];
+	int answer_order_errors; /* rule 7: answered before published, applied after answered */
 	int last_outcome[NODES + 1];
 	int snapshots[NODES + 1];
 	uint64_t nonce;
@@ -87,9 +90,24 @@ static void hook_send(void *ctx, const struct raft_msg *m)
 	w->qn++;
 }
 
+/* Rule 7: the outcomes are told before the cycle's commit is published (replica_applied_get
+ * still returns the previous cycle's state), and the same entries are applied after. */
+static void hook_answered(void *ctx, const struct replica_applied *a)
+{
+	struct world *w = ctx;
+	struct store_raft_applied published;
+	replica_applied_get(w->rp[current_node], &published);
+	if (published.index >= a->index || a->index <= w->answered_index[current_node])
+		w->answer_order_errors++;
+	w->answered_index[current_node] = a->index;
+	w->answered_records[current_node] += a->results_count;
+}
+
 static void hook_applied(void *ctx, const struct replica_applied *a)
 {
 	struct world *w = ctx;
+	if (!a->snapshot && a->index > w->answered_index[current_node])
+		w->answer_order_errors++;
 	w->applied_records[current_node] += a->results_count;
 	w->snapshots[current_node] += a->snapshot;
 	if (a->results_count > 0)
@@ -115,7 +133,8 @@ static void hook_persisted(void *ctx, const struct raft_entry *entry)
 }
 
 static const struct replica_hooks hooks_template = {
-	.send = hook_send, .applied = hook_applied, .snapshot_data = hook_snapshot_data, .persisted = hook_persisted
+	.send = hook_send, .applied = hook_applied, .snapshot_data = hook_snapshot_data, .persisted = hook_persisted,
+	.answered = hook_answered
 };
 
 static int file_copy(const char *from, const char *to)
@@ -374,8 +393,10 @@ static void test_replica_cluster_commits(void)
 	REQUIRE(propose_serials(w, leader, 0, 10) == 0);
 	for (uint64_t i = 1; i <= NODES; i++) {
 		CHECK_INT_EQ(w->applied_records[i], 10);
+		CHECK_INT_EQ(w->answered_records[i], 10);
 		CHECK_INT_EQ(w->last_outcome[i], OUTCOME_ACCEPTED);
 	}
+	CHECK_INT_EQ(w->answer_order_errors, 0);
 	same_state(w, 1, 2);
 	same_state(w, 1, 3);
 	/* the same record again is refused identically everywhere */
