@@ -382,13 +382,12 @@ fi
 echo
 echo "What moves each goal, by construction (the profile below gives this run's shares):"
 echo
-echo "- Latency (the p99 goal): a record's answer waits for two Ready cycles in a row, each a write"
-echo "  transaction with fsync — the leader's append and a follower's side by side (the leader sends its"
-echo "  appends before its own write, docs/decisions.md D22), then the leader's apply once the entry is"
-echo "  committed. An etcd put waits for one WAL fsync per member and is applied in memory (its backend"
-echo "  commits in the background). Answering once the apply is computed, before its fsync, would take the"
-echo "  second fsync off the path: the outcome is fixed by the committed log, not by the leader's copy, but"
-echo "  it is a decision against the letter of CONVENTIONS.md 10 and is not made here."
+echo "- Latency (the p99 goal): a record's answer waits for the leader's append and a follower's side by"
+echo "  side, each a write transaction with two flushes (pages, then LMDB's meta page; the leader sends its"
+echo "  appends before its own write, docs/decisions.md D22), then for the leader's apply once the entry is"
+echo "  committed; the answer goes out as soon as the apply is computed, while that cycle commits with one"
+echo "  flush (D24, D25), and the next record's append waits for that commit. An etcd put waits for one WAL"
+echo "  fsync per member and is applied in memory (its backend commits in the background)."
 echo "- Throughput (the other goals): in this closed loop the nodes are bound by their CPU per record, so"
 echo "  records/s rise only as CPU per record falls. A record is verified five times in the cluster (the"
 echo "  leader: request signature, thread pool, apply; each follower: apply — docs/decisions.md D15) and"
@@ -513,7 +512,7 @@ if [ -n "$small_rec" ] && calc "exit !($small_rec > 0)"; then
 	echo "- Latency at $smallest client(s) ($(fmt %.0f "$small_rec") records/s, p50 $(fmt %.1f "$(field p50_ms "${WINDOW_RESULT[small]}")") ms): per record the leader ran"
 	echo "  $lc Ready cycles of ${lm:-?} ms and a follower $fc of ${fm:-?} ms. On each record's path: the leader's"
 	echo "  append and a follower's side by side (the leader sends before its own write, D22), then the"
-	echo "  leader's apply once committed — about $(calc "m = ${lm:-0}; if (${fm:-0} > m) m = ${fm:-0}; printf \"%.1f\", m + ${lm:-0}") ms (etcd's p50 at $smallest client(s): $(fmt %.2f "${ETCD[p50_ms.$smallest]}") ms in all)."
+	echo "  leader's apply once committed, answered before its commit (D25) — at most about $(calc "m = ${lm:-0}; if (${fm:-0} > m) m = ${fm:-0}; printf \"%.1f\", m + ${lm:-0}") ms (etcd's p50 at $smallest client(s): $(fmt %.2f "${ETCD[p50_ms.$smallest]}") ms in all)."
 fi
 if [ "$inside" -ge 80 ]; then
 	echo "- Ready cycles ran back to back: they are the serial stage. One cycle at a time appends, applies"
