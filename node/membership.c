@@ -14,10 +14,15 @@
  *  3. A learnt node's struct node_peer_config lives in this module's table for the node's life (a
  *     link keeps a pointer to it); an entry is reused for the same id, and the table holds at most
  *     NODE_PEERS_MAX, as the links do.
- *  4. Syncing reads the store through the loop's own read transaction, only when a wanted node is
- *     not linked; an id that cannot be resolved is logged once until it resolves.
+ *  4. Syncing reads the store through the loop's own read transaction; an id that cannot be
+ *     resolved is logged once until it resolves.
  *  5. Syncs run on the tick after a configuration change was applied (the core switches
  *     configuration at raft_advance, after the applied hook) and every NODE_MEMBERSHIP_SYNC_TICKS.
+ *  6. Keys (D26). A link accepts every key in force of its peer's site (at most NODE_PEER_KEYS_MAX,
+ *     newest first), plus the key it was linked with if the registry does not know that one: a
+ *     site that adds a key and restarts its node with it stays linked, and once a key is revoked
+ *     (a registry record, applied) no message sealed with it is opened, from the next sync on. A
+ *     site with no key in force is not linked. A node whose own key is revoked says so in its log.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,6 +39,7 @@ struct node_membership {
 	bool dirty; /* a configuration change or snapshot was applied: sync at the next tick */
 	uint64_t unresolved[RAFT_NODES_MAX]; /* ids logged as unresolved (note 4) */
 	size_t unresolved_count;
+	bool own_key_revoked; /* logged (note 6) */
 };
 
 const struct node_peer_config *node_membership_peer(const struct node *n, uint64_t id)
@@ -145,24 +151,114 @@ static void unresolved_clear(struct node *n, uint64_t id)
 			m->unresolved[i] = m->unresolved[--m->unresolved_count];
 }
 
+struct keys_in_force {
+	const char *site;
+	struct crypto_public_key pks[NODE_PEER_KEYS_MAX];
+	uint64_t added[NODE_PEER_KEYS_MAX];
+	size_t count;
+	store_txn *txn;
+};
+
+/* Keep the NODE_PEER_KEYS_MAX newest keys of the site, newest first (added_seq; keys registered at
+ * init have none and come last). */
+static int key_in_force_cb(void *ctx, const uint8_t key_id[16], const struct store_key *value)
+{
+	struct keys_in_force *k = ctx;
+	if (value->revoked || strcmp(value->site, k->site) != 0)
+		return 0;
+	struct store_key_event event = { 0, 0 };
+	int rc = store_key_event_get(k->txn, key_id, &event);
+	if (rc != 0 && rc != SL_ENOENT)
+		return rc;
+	size_t at = k->count;
+	while (at > 0 && k->added[at - 1] < event.added_seq)
+		at--;
+	if (at == NODE_PEER_KEYS_MAX)
+		return 0;
+	size_t last = k->count < NODE_PEER_KEYS_MAX ? k->count : NODE_PEER_KEYS_MAX - 1;
+	memmove(&k->pks[at + 1], &k->pks[at], (last - at) * sizeof k->pks[0]);
+	memmove(&k->added[at + 1], &k->added[at], (last - at) * sizeof k->added[0]);
+	memcpy(k->pks[at].bytes, value->public_key, sizeof k->pks[at].bytes);
+	k->added[at] = event.added_seq;
+	k->count = last + 1;
+	return 0;
+}
+
+/* The keys a link to `site`'s node accepts (note 6): its keys in force in the registry, and the key
+ * it was linked with when the registry does not know that one (a configured key never registered). */
+static int keys_of(store_txn *txn, const char *site, const struct crypto_public_key *linked,
+		   struct keys_in_force *k)
+{
+	memset(k, 0, sizeof *k);
+	k->site = site;
+	k->txn = txn;
+	int rc = store_key_iterate(txn, key_in_force_cb, k);
+	struct crypto_key_id id;
+	crypto_key_id_of(linked, &id);
+	struct store_key known;
+	int found = rc == 0 ? store_key_get(txn, id.bytes, &known) : rc;
+	if (found == SL_ENOENT && k->count < NODE_PEER_KEYS_MAX)
+		k->pks[k->count++] = *linked;
+	return found == SL_ENOENT ? 0 : found;
+}
+
+static int txn_need(struct node *n, store_txn **txn)
+{
+	return *txn != NULL ? 0 : store_txn_begin(replica_store(n->rp), false, txn);
+}
+
 /* Link one wanted id; txn is opened on first need (note 4). */
 static void link_one(struct node *n, uint64_t id, store_txn **txn)
 {
 	const struct node_peer_config *config = config_peer(n, id);
 	struct crypto_public_key pk;
-	int rc = 0;
-	if (config == NULL && *txn == NULL)
-		rc = store_txn_begin(replica_store(n->rp), false, txn);
-	if (config == NULL && rc == 0)
+	char label[RECORD_SITE_SIZE];
+	int rc = txn_need(n, txn);
+	if (rc == 0 && config == NULL)
 		rc = learn(n, *txn, id, &config, &pk);
+	else if (rc == 0)
+		rc = crypto_public_key_read(config->public_key_path, &pk, label, sizeof label);
+	struct keys_in_force k;
 	if (rc == 0)
-		rc = node_peer_link(n, config, config == config_peer(n, id) ? NULL : &pk);
+		rc = keys_of(*txn, config->site, &pk, &k);
+	if (rc == 0 && k.count == 0)
+		rc = SL_EBADSIG; /* every key of the site was revoked: nothing could open its messages */
+	if (rc == 0)
+		rc = node_peer_link(n, config, &pk);
 	if (rc != 0) {
 		unresolved_note(n, id, rc);
 		return;
 	}
+	node_peer_rekey(n, id, k.pks, k.count);
 	unresolved_clear(n, id);
 	node_log("info", "peer linked", "id=%" PRIu64 " site=%s addr=%s", id, config->site, config->peer_addr);
+}
+
+/* Every link follows its site's keys in force (note 6). */
+static void rekey_all(struct node *n, store_txn **txn)
+{
+	for (size_t i = 0; i < n->peer_count; i++) {
+		struct node_peer *p = &n->peers[i];
+		struct keys_in_force k;
+		if (!p->linked || txn_need(n, txn) != 0 || keys_of(*txn, p->config->site, &p->link_pk, &k) != 0)
+			continue;
+		node_peer_rekey(n, p->config->id, k.pks, k.count);
+	}
+}
+
+/* This node's own key revoked: its peers drop its messages from now on; say so once. */
+static void own_key_check(struct node *n, store_txn **txn)
+{
+	struct crypto_public_key pk;
+	struct crypto_key_id id;
+	struct store_key own;
+	crypto_secret_key_public(&n->sk, &pk);
+	crypto_key_id_of(&pk, &id);
+	bool revoked = txn_need(n, txn) == 0 && store_key_get(*txn, id.bytes, &own) == 0 && own.revoked;
+	if (revoked && !n->membership->own_key_revoked)
+		node_log("error", "this node's key is revoked: peers drop its messages",
+			 "site=%s hint=\"start the node with a key in force (siteledger registry key-add)\"", n->config.site);
+	n->membership->own_key_revoked = revoked;
 }
 
 static void membership_sync(struct node *n)
@@ -181,6 +277,8 @@ static void membership_sync(struct node *n)
 	for (size_t i = 0; i < count; i++)
 		if (!node_peer_linked(n, ids[i]))
 			link_one(n, ids[i], &txn);
+	rekey_all(n, &txn);
+	own_key_check(n, &txn);
 	if (txn != NULL)
 		store_txn_abort(txn);
 }

@@ -45,6 +45,7 @@
 #define NODE_PEER_QUEUE_BYTES_MAX (32u << 20) /* and their bytes */
 #define NODE_PEER_ENVELOPE_BYTES (8 + CRYPTO_SEAL_OVERHEAD_BYTES) /* sender id + nonce + tag */
 #define NODE_PEER_MSG_BYTES_MAX (RAFT_MSG_BYTES_MAX + NODE_PEER_ENVELOPE_BYTES)
+#define NODE_PEER_KEYS_MAX 4 /* keys in force per peer a link opens with (a key rotation: D26) */
 #define NODE_PEER_RECV_PER_WAKE_MAX 256 /* messages taken per poll wake-up: others wait their turn */
 #define NODE_CLIENT_PENDING_MAX 256 /* client requests held at once (verifying, queued or proposed) */
 #define NODE_CLIENT_RECV_PER_WAKE_MAX 64
@@ -60,7 +61,13 @@ struct node_peer {
 	bool linked; /* sends and receives flow; false after node_peer_unlink (membership) */
 	int endpoint; /* nn_connect's endpoint, shut down by node_peer_unlink */
 	int sock; /* NN_PUSH connected to the peer's peer address; kept while unlinked */
-	struct crypto_seal_key key;
+	/* The site's keys this link accepts (D26): the key it was linked with, then the keys in force
+	 * the registry lists for the peer's site. Sends seal with keys[key_current], the one that
+	 * opened the peer's last message (or the newest); receives try that one first. */
+	struct crypto_seal_key keys[NODE_PEER_KEYS_MAX];
+	struct crypto_public_key key_pks[NODE_PEER_KEYS_MAX];
+	size_t key_count, key_current;
+	struct crypto_public_key link_pk; /* the key node_peer_link was given (or read) */
 	uv_poll_t send_poll;
 	bool send_polling;
 	uint8_t *queue[NODE_PEER_QUEUE_MSGS_MAX];
@@ -176,6 +183,9 @@ int node_peer_send_plain(struct node *n, uint64_t to, const uint8_t *plain, size
 int node_peer_link(struct node *n, const struct node_peer_config *config, const struct crypto_public_key *pk);
 /* Stop sending to and accepting from `id` (queue dropped, endpoint shut down); no-op if unlinked. */
 void node_peer_unlink(struct node *n, uint64_t id);
+/* The peer's keys in force (newest first; node/membership.c from the registry): the link accepts
+ * these from now on (D26); with none, the link is dropped. */
+void node_peer_rekey(struct node *n, uint64_t id, const struct crypto_public_key *pks, size_t count);
 bool node_peer_linked(const struct node *n, uint64_t id);
 
 /* node/client.c */

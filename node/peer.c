@@ -1,5 +1,6 @@
 /* node/peer.c — the peer transport: nanomsg PULL bound per node, PUSH per peer, every raft
- * message encoded (raft_msg_encode) and sealed (crypto/seal.h) with the pair's precomputed key.
+ * message encoded (raft_msg_encode) and sealed (crypto/seal.h) with the pair's precomputed key
+ * (one per key in force of the peer's site, D26: a site rotating its key stays linked).
  *
  * Envelope: sender node id (8 bytes, big-endian) || nonce (24) || box (tag 16 || message).
  * The receiver looks the sender up among its linked peers (node/membership.c: the raft members,
@@ -101,7 +102,8 @@ int node_peer_send_plain(struct node *n, uint64_t to, const uint8_t *plain, size
 		return SL_ENOMEM;
 	be64_put(sealed, n->config.id);
 	size_t sealed_len = 0;
-	int rc = crypto_seal(&p->key, plain, len, sealed + 8, len + CRYPTO_SEAL_OVERHEAD_BYTES, &sealed_len);
+	int rc = crypto_seal(&p->keys[p->key_current], plain, len, sealed + 8, len + CRYPTO_SEAL_OVERHEAD_BYTES,
+			     &sealed_len);
 	if (rc != 0) {
 		free(sealed);
 		return rc;
@@ -141,6 +143,20 @@ void node_peer_send(struct node *n, const struct raft_msg *msg)
 		node_peer_send_raft(n, msg);
 }
 
+/* Open a box from p with the key its last message opened with, else with its site's other keys
+ * in force (D26); the key that opens it seals what goes back from then on. */
+static int peer_open_sealed(struct node *n, struct node_peer *p, const uint8_t *box, size_t len, size_t *plain_len)
+{
+	for (size_t k = 0; k < p->key_count; k++) {
+		size_t i = (p->key_current + k) % p->key_count;
+		if (crypto_seal_open(&p->keys[i], box, len, n->plain, NODE_PEER_MSG_BYTES_MAX, plain_len) == 0) {
+			p->key_current = i;
+			return 0;
+		}
+	}
+	return SL_EBADSIG;
+}
+
 /* One received envelope: open, decode, check, step. */
 static void peer_receive(struct node *n, const uint8_t *bytes, size_t len)
 {
@@ -155,7 +171,7 @@ static void peer_receive(struct node *n, const uint8_t *bytes, size_t len)
 		return;
 	}
 	size_t plain_len = 0;
-	if (crypto_seal_open(&p->key, bytes + 8, len - 8, n->plain, NODE_PEER_MSG_BYTES_MAX, &plain_len) != 0) {
+	if (peer_open_sealed(n, p, bytes + 8, len - 8, &plain_len) != 0) {
 		n->counters.peer_dropped_unopened++;
 		p->dropped_unopened++;
 		return;
@@ -202,12 +218,26 @@ static int fd_of(int sock, int option, int *fd)
 	return nn_getsockopt(sock, NN_SOL_SOCKET, option, fd, &size) == 0 ? 0 : SL_EIO;
 }
 
+static void peer_keys_wipe(struct node_peer *p)
+{
+	for (size_t i = 0; i < p->key_count; i++)
+		crypto_seal_key_wipe(&p->keys[i]);
+	p->key_count = 0;
+	p->key_current = 0;
+}
+
 /* Slot p for config: a fresh slot (sock < 0) gets its socket and poll handle, which it keeps for
  * good; a slot unlinked earlier connects its socket again (node_peer_unlink shut the endpoint). */
 static int peer_open(struct node *n, struct node_peer *p, const struct node_peer_config *config,
 		     const struct crypto_public_key *pk)
 {
-	int rc = crypto_seal_key_derive(&n->sk, pk, &p->key);
+	peer_keys_wipe(p);
+	int rc = crypto_seal_key_derive(&n->sk, pk, &p->keys[0]);
+	if (rc == 0) {
+		p->key_pks[0] = *pk;
+		p->link_pk = *pk;
+		p->key_count = 1;
+	}
 	int fd = -1;
 	if (rc == 0 && p->sock < 0) {
 		int sock = nn_socket(AF_SP, NN_PUSH);
@@ -287,7 +317,52 @@ void node_peer_unlink(struct node *n, uint64_t id)
 		(void)nn_shutdown(p->sock, p->endpoint);
 	p->endpoint = -1;
 	p->linked = false;
-	crypto_seal_key_wipe(&p->key);
+	peer_keys_wipe(p);
+}
+
+static bool peer_keys_are(const struct node_peer *p, const struct crypto_public_key *pks, size_t count)
+{
+	if (p->key_count != count)
+		return false;
+	for (size_t i = 0; i < count; i++)
+		if (memcmp(p->key_pks[i].bytes, pks[i].bytes, sizeof pks[i].bytes) != 0)
+			return false;
+	return true;
+}
+
+void node_peer_rekey(struct node *n, uint64_t id, const struct crypto_public_key *pks, size_t count)
+{
+	struct node_peer *p = peer_by_id(n, id);
+	count = count < NODE_PEER_KEYS_MAX ? count : NODE_PEER_KEYS_MAX;
+	if (p == NULL || peer_keys_are(p, pks, count))
+		return;
+	if (count == 0) {
+		node_log("warn", "peer unlinked: its site has no key in force", "id=%" PRIu64 " site=%s", id,
+			 p->config->site);
+		node_peer_unlink(n, id);
+		return;
+	}
+	struct crypto_seal_key fresh[NODE_PEER_KEYS_MAX];
+	size_t derived = 0;
+	while (derived < count && crypto_seal_key_derive(&n->sk, &pks[derived], &fresh[derived]) == 0)
+		derived++;
+	if (derived == count) {
+		struct crypto_public_key current = p->key_pks[p->key_current];
+		peer_keys_wipe(p);
+		for (size_t i = 0; i < count; i++) {
+			p->keys[i] = fresh[i];
+			p->key_pks[i] = pks[i];
+			if (memcmp(pks[i].bytes, current.bytes, sizeof current.bytes) == 0)
+				p->key_current = i; /* still in force: the peer runs it */
+		}
+		p->key_count = count;
+		node_log("info", "peer keys changed", "id=%" PRIu64 " site=%s keys_in_force=%zu", id, p->config->site,
+			 count);
+	} else {
+		node_log("error", "cannot derive a peer's link key", "id=%" PRIu64 " site=%s", id, p->config->site);
+	}
+	for (size_t i = 0; i < derived; i++)
+		crypto_seal_key_wipe(&fresh[i]);
 }
 
 int node_peers_open(struct node *n)
@@ -321,7 +396,7 @@ void node_peers_close(struct node *n)
 		if (p->sock >= 0)
 			nn_close(p->sock);
 		p->sock = -1;
-		crypto_seal_key_wipe(&p->key);
+		peer_keys_wipe(p);
 	}
 	if (n->peer_sock >= 0)
 		nn_close(n->peer_sock);
