@@ -3,8 +3,9 @@
  * checkpoints (docs/auditor-guide.md "Checkpoints and cosignatures").
  *
  * For every accepted checkpoint record of the bundle's origin:
- *  1. its note signature verifies under the trusted key of the record's site (crypto/note.h alone,
- *     as any C2SP verifier would check the note rebuilt from the record);
+ *  1. its note signature verifies under the key that signed the record, a key of the record's site
+ *     in force at its seq (the replayed store's registry, D27; crypto/note.h alone, as any C2SP
+ *     verifier would check the note rebuilt from the record);
  *  2. its root equals the root of the replayed tree at its size: the replay is drained first, so
  *     the scratch store's Merkle tree holds every entry before the record (the entry's own leaf
  *     too, which the size never covers).
@@ -95,6 +96,28 @@ static int root_check(struct audit *a, uint64_t seq, const struct record *r)
 	return rc;
 }
 
+/* The public key the record names, as the replayed store's registry holds it for the record's
+ * site; without a replayed store, the site's key as at init when trusted. */
+static bool record_key(struct audit *a, const struct record *r, const char *site, struct crypto_public_key *pk)
+{
+	if (a->st == NULL || a->replay_broken) {
+		const struct bundle_site *s = bundle_registry_find(&a->registry, site);
+		if (s == NULL || !s->trusted)
+			return false;
+		*pk = s->pk;
+		return true;
+	}
+	store_txn *txn = NULL;
+	struct store_key key;
+	bool found = store_txn_begin(a->st, true, &txn) == 0 && store_key_get(txn, r->key_id.bytes, &key) == 0 &&
+		     strcmp(key.site, site) == 0;
+	if (txn != NULL)
+		store_txn_abort(txn);
+	if (found)
+		memcpy(pk->bytes, key.public_key, sizeof pk->bytes);
+	return found;
+}
+
 static int record_check(struct audit *a, uint64_t seq, const struct record *r)
 {
 	struct audit_ledger_checkpoints *l = &a->ledger_checkpoints;
@@ -105,14 +128,15 @@ static int record_check(struct audit *a, uint64_t seq, const struct record *r)
 		l->other_origin++;
 		return 0;
 	}
-	const struct bundle_site *s = bundle_registry_find(&a->registry, site);
-	if (s == NULL || !s->trusted || ledger_checkpoint_verify(r, &s->pk, NULL) != 0) {
-		audit_fail(a, seq, "checkpoint record", "note signature", "valid under the trusted key of its site", site);
-		return 0;
-	}
-	int rc = root_check(a, seq, r);
+	int rc = root_check(a, seq, r); /* drains the replay: the store's registry is the record's */
 	if (rc != 0)
 		return rc;
+	struct crypto_public_key pk;
+	if (!record_key(a, r, site, &pk) || ledger_checkpoint_verify(r, &pk, NULL) != 0) {
+		audit_fail(a, seq, "checkpoint record", "note signature", "valid under its site's key that signed the record",
+			   site);
+		return 0;
+	}
 	l->accepted++;
 	site_count(l, site);
 	newest_note(l, r, site);

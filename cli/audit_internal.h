@@ -62,6 +62,8 @@ struct audit_checkpoint {
 	size_t cosigners;
 	char signer_names[96];
 	bool matched;
+	char *note; /* the note's text: its signature lines are checked at the end (D27) */
+	size_t note_len;
 };
 
 struct audit_slot {
@@ -121,6 +123,10 @@ struct audit {
 	struct bundle_reader reader;
 	struct trusted_keys trusted;
 	struct bundle_registry registry;
+	/* keys in force (cli/bundle.h rule 4): partial bundles build them entry by entry from the
+	 * registry records they carry; full bundles read them from the replayed store at the end;
+	 * every checkpoint's signature lines are checked against them then */
+	struct bundle_keys keys;
 	enum bundle_kind kind;
 	char origin[NOTE_NAME_BYTES_MAX + 1];
 	unsigned threads;

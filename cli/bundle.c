@@ -201,17 +201,38 @@ int bundle_site_parse(const char *text, struct bundle_registry *registry)
 	return 0;
 }
 
-/* Verify the lines of a parsed note against the registry's trusted sites. */
-static int note_lines_check(const struct note *note, const struct bundle_registry *registry,
+/* The key of `site` a signature line names (by its C2SP key id, either type), or NULL. */
+static const struct bundle_key *line_key(const struct bundle_keys *keys, const struct note_signature *sig)
+{
+	for (size_t i = 0; i < keys->count; i++) {
+		const struct bundle_key *key = &keys->keys[i];
+		if (strcmp(key->site, sig->name) != 0)
+			continue;
+		uint8_t id[NOTE_KEY_ID_BYTES], cosign_id[NOTE_KEY_ID_BYTES];
+		note_key_id(key->site, NOTE_TYPE_ED25519, &key->pk, id);
+		note_key_id(key->site, NOTE_TYPE_COSIGNATURE, &key->pk, cosign_id);
+		if (memcmp(id, sig->key_id, sizeof id) == 0 || memcmp(cosign_id, sig->key_id, sizeof id) == 0)
+			return key;
+	}
+	return NULL;
+}
+
+/* Verify the lines of a parsed note against the keys in force at its tree size (rule 4). */
+static int note_lines_check(const struct note *note, uint64_t size, const struct bundle_keys *keys,
 			    struct checkpoint_check *out, char *why, size_t why_size)
 {
 	for (size_t i = 0; i < note->signature_count; i++) {
 		const struct note_signature *sig = &note->signatures[i];
-		const struct bundle_site *site = bundle_registry_find(registry, sig->name);
-		if (site == NULL || !site->trusted)
+		const struct bundle_key *key = line_key(keys, sig);
+		if (key == NULL || !key->trusted)
 			continue; /* C2SP signed-note: lines for unknown keys are ignored */
+		if (!bundle_key_attests(keys, key, size)) {
+			snprintf(why, why_size, "signature line %zu by %s uses a key revoked within the checkpoint's size",
+				 i + 1, sig->name);
+			return SL_EBADSIG;
+		}
 		uint8_t type = 0;
-		if (note_signature_verify(note, sig, site->name, &site->pk, &type, NULL) != 0) {
+		if (note_signature_verify(note, sig, key->site, &key->pk, &type, NULL) != 0) {
 			snprintf(why, why_size, "signature line %zu by %s does not verify", i + 1, sig->name);
 			return SL_EBADSIG;
 		}
@@ -230,8 +251,8 @@ static int note_lines_check(const struct note *note, const struct bundle_registr
 	return 0;
 }
 
-int bundle_note_check(const char *note_text, size_t note_len, const char *origin,
-		      const struct bundle_registry *registry, struct checkpoint_check *out, char *why, size_t why_size)
+int bundle_note_check(const char *note_text, size_t note_len, const char *origin, const struct bundle_keys *keys,
+		      struct checkpoint_check *out, char *why, size_t why_size)
 {
 	memset(out, 0, sizeof *out);
 	struct note *note = malloc(sizeof *note);
@@ -246,36 +267,32 @@ int bundle_note_check(const char *note_text, size_t note_len, const char *origin
 		snprintf(why, why_size, "origin is '%s', the bundle's is '%s'", out->cp.origin, origin);
 		rc = SL_EVALUE;
 	}
-	if (rc == 0)
-		rc = note_lines_check(note, registry, out, why, why_size);
+	if (rc == 0 && keys != NULL)
+		rc = note_lines_check(note, out->cp.size, keys, out, why, why_size);
 	free(note);
 	return rc;
 }
 
-int bundle_checkpoint_check(const char *base64_note, const char *origin, const struct bundle_registry *registry,
-			    struct checkpoint_check *out, char *why, size_t why_size)
+int bundle_checkpoint_decode(const char *base64_note, char *text, size_t *len, char *why, size_t why_size)
 {
-	char text[NOTE_BYTES_MAX + 1];
-	size_t len = 0;
 	const char *end = NULL;
 	size_t b64_len = strlen(base64_note);
+	*len = 0;
 	if (b64_len > sodium_base64_ENCODED_LEN(NOTE_BYTES_MAX, sodium_base64_VARIANT_ORIGINAL) ||
-	    sodium_base642bin((uint8_t *)text, NOTE_BYTES_MAX, base64_note, b64_len, NULL, &len, &end,
+	    sodium_base642bin((uint8_t *)text, NOTE_BYTES_MAX, base64_note, b64_len, NULL, len, &end,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    end != base64_note + b64_len) {
-		memset(out, 0, sizeof *out);
 		snprintf(why, why_size, "checkpoint is not valid base64");
 		return SL_ESYNTAX;
 	}
-	text[len] = '\0';
+	text[*len] = '\0';
 	char again[sodium_base64_ENCODED_LEN(NOTE_BYTES_MAX, sodium_base64_VARIANT_ORIGINAL)];
-	sodium_bin2base64(again, sizeof again, (const uint8_t *)text, len, sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(again, sizeof again, (const uint8_t *)text, *len, sodium_base64_VARIANT_ORIGINAL);
 	if (strcmp(again, base64_note) != 0) { /* one spelling per note: no ignored padding bits */
-		memset(out, 0, sizeof *out);
 		snprintf(why, why_size, "checkpoint base64 is not canonical");
 		return SL_ESYNTAX;
 	}
-	return bundle_note_check(text, len, origin, registry, out, why, why_size);
+	return 0;
 }
 
 void progress_start(struct progress *p, const char *label, uint64_t total)

@@ -7,6 +7,10 @@
  *  2. Every malformed line is an error naming the line number; nothing is skipped.
  *  3. A registry site is used only when a trusted key file (--keys DIR, *.pub) names the same site
  *     and holds the same public key.
+ *  4. Keys in force (cli/bundle_keys.c, D27): signatures are checked against the keys of the
+ *     ledger's registry as it stood at that point, not only the keys registered at init: a record
+ *     at seq s against the keys added before s and not revoked (nor their site removed) before s;
+ *     a checkpoint of size N against the keys not revoked within the first N entries.
  */
 #ifndef SL_CLI_BUNDLE_H
 #define SL_CLI_BUNDLE_H
@@ -23,6 +27,7 @@
 #include "query/bundle.h"
 
 #define BUNDLE_TRUSTED_KEYS_MAX 256   /* *.pub files read from --keys DIR */
+#define BUNDLE_KEYS_MAX 1024	      /* keys a ledger's registry ever held (sites x rotations) */
 
 struct trusted_keys {
 	struct bundle_site keys[BUNDLE_TRUSTED_KEYS_MAX];
@@ -56,20 +61,59 @@ const struct bundle_site *bundle_registry_find(const struct bundle_registry *reg
 /* Parse "SITE PUBKEY-HEX" into registry (appended). 0 or SL_ESYNTAX / SL_ELIMIT / SL_EEXIST. */
 int bundle_site_parse(const char *text, struct bundle_registry *registry);
 
-/* A checkpoint line's note: decoded, parsed, origin checked, every signature line whose name is a
- * registry site verified (a trusted site's line that fails is an error), at least one note
- * signature (0x01) by a trusted site required. cosigners counts valid 0x04 lines. On failure, why
- * says what (NUL-terminated). */
+/* Keys in force (rule 4). */
+struct bundle_key {
+	char site[RECORD_SITE_SIZE];
+	struct crypto_public_key pk;
+	struct crypto_key_id id;
+	uint64_t added_seq;   /* the registry record that added it; 0 = registered at init */
+	uint64_t revoked_seq; /* the registry record that revoked it; 0 = never */
+	bool trusted;	      /* init keys: a trusted key file matches; later keys: vouched for */
+};
+struct bundle_key_site {
+	char name[RECORD_SITE_SIZE];
+	uint64_t removed_seq; /* the registry record that removed the site; 0 = never */
+};
+struct bundle_keys {
+	struct bundle_key keys[BUNDLE_KEYS_MAX];
+	size_t count;
+	struct bundle_key_site sites[BUNDLE_SITES_MAX];
+	size_t site_count;
+};
+/* The registry as at init (a bundle's site lines): one key per site, trusted as the site is. */
+void bundle_keys_from_registry(struct bundle_keys *keys, const struct bundle_registry *registry);
+/* Every key and site a store's registry holds, with when each was added, revoked or removed. Init
+ * keys are trusted when `init` lists the site as trusted with the same key (every one when init
+ * is NULL: the caller's own data directory); later keys are trusted. SL_ELIMIT above the maxima. */
+int bundle_keys_load(struct bundle_keys *keys, store_txn *txn, const struct bundle_registry *init);
+const struct bundle_key *bundle_keys_find(const struct bundle_keys *keys, const uint8_t key_id[16]);
+/* The key with this id when it belongs to `site` and was in force at record `seq`, else NULL. */
+const struct bundle_key *bundle_keys_signer(const struct bundle_keys *keys, const char *site, const uint8_t key_id[16],
+					    uint64_t seq);
+/* The key is trusted and was not revoked (nor its site removed) within the first `size` entries. */
+bool bundle_key_attests(const struct bundle_keys *keys, const struct bundle_key *key, uint64_t size);
+/* An accepted registry record at seq, signed by a key of signer_site already checked: its
+ * cosignatures must verify under keys in force, its signers be a strict majority of the sites
+ * registered (ledger/rules_registry.c checks 1-2), then its change is taken. SL_EBADSIG or
+ * SL_EVALUE with why = what was expected; SL_ELIMIT above the maxima. */
+int bundle_keys_registry_record(struct bundle_keys *keys, uint64_t seq, const struct record *r,
+				const char *signer_site, char *why, size_t why_size);
+
+/* A checkpoint line's note: decoded, parsed, origin checked and, when keys is not NULL, every
+ * signature line by a known key verified (rule 4: a trusted key's line that fails, or a line by a
+ * key revoked within the checkpoint's size, is an error; lines by unknown keys are ignored), at
+ * least one note signature (0x01) required. cosigners counts valid 0x04 lines. On failure, why
+ * says what (NUL-terminated). bundle_checkpoint_decode only turns the base64 line into the note's
+ * text (NOTE_BYTES_MAX + 1 bytes, NUL-terminated). */
 struct checkpoint_check {
 	struct checkpoint cp;
 	size_t signers;	  /* valid 0x01 signatures by trusted sites */
 	size_t cosigners; /* valid 0x04 cosignatures by trusted sites */
 	char signer_names[BUNDLE_SITES_MAX * 8];
 };
-int bundle_checkpoint_check(const char *base64_note, const char *origin, const struct bundle_registry *registry,
-			    struct checkpoint_check *out, char *why, size_t why_size);
-int bundle_note_check(const char *note_text, size_t note_len, const char *origin,
-		      const struct bundle_registry *registry, struct checkpoint_check *out, char *why, size_t why_size);
+int bundle_checkpoint_decode(const char *base64_note, char *text, size_t *len, char *why, size_t why_size);
+int bundle_note_check(const char *note_text, size_t note_len, const char *origin, const struct bundle_keys *keys,
+		      struct checkpoint_check *out, char *why, size_t why_size);
 
 /* Decode hex of exactly 2*max or fewer bytes into out; *len = bytes. SL_ESYNTAX on bad digits. */
 int bundle_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t max, size_t *len);

@@ -2,16 +2,17 @@
  *
  * Checks, in bundle order (cli/bundle.h), streaming one line at a time:
  *  1. header, origin; every registry site's key equals a trusted key file for that site;
- *  2. every checkpoint: C2SP note syntax, origin, every signature line by a registry site
- *     (tlog-checkpoint signature 0x01 and tlog-cosignature 0x04), at least one signer;
- *     ascending sizes;
+ *  2. every checkpoint: C2SP note syntax, origin, ascending sizes; at the end, once the keys in
+ *     force are known (cli/bundle.h rule 4, D27), every signature line by a known key (tlog-
+ *     checkpoint signature 0x01 and tlog-cosignature 0x04), at least one signer;
  *  3. full bundles: entries numbered 1, 2, 3, ... without gap or repeat; each leaf hash appended to
  *     an in-memory frontier whose root must equal every checkpoint root at its size; each record
  *     replayed (audit_replay.c: signatures against the key in force, lifecycle rules, outcomes,
  *     byte-for-byte entries); then lot counters and the reconciliation; the last checkpoint must
  *     cover every entry;
  *     partial and proof bundles: ascending seqs inside the last checkpoint, each entry's inclusion
- *     proof against it, each accepted record's signature against its site's registry key;
+ *     proof against it, each accepted record's signature against its site's keys in force at its
+ *     seq, which the registry records the bundle carries change (majority-signed, checked here);
  *  4. "end N" with N = entry lines, and nothing after it.
  * Full bundles replayed to their end then get the reconciliation of every lot, recomputed from the
  * final scratch store (audit_replay_reconcile) and printed with the summary (text and --json);
@@ -108,9 +109,12 @@ static void site_line(struct audit *a, const char *rest)
 static void checkpoint_line(struct audit *a, const char *rest)
 {
 	struct checkpoint_check check;
-	char why[256], where[48];
+	char why[256], where[48], text[NOTE_BYTES_MAX + 1];
+	size_t len = 0;
 	snprintf(where, sizeof where, "checkpoint %zu", a->checkpoint_count + 1);
-	int rc = bundle_checkpoint_check(rest, a->origin, &a->registry, &check, why, sizeof why);
+	int rc = bundle_checkpoint_decode(rest, text, &len, why, sizeof why);
+	if (rc == 0)
+		rc = bundle_note_check(text, len, a->origin, NULL, &check, why, sizeof why); /* signatures: at the end */
 	if (rc != 0) {
 		audit_fail(a, 0, where, "checkpoint", "a C2SP checkpoint signed by a trusted site", why);
 		return;
@@ -123,12 +127,55 @@ static void checkpoint_line(struct audit *a, const char *rest)
 		audit_fail(a, 0, where, "checkpoint order", "ascending tree sizes", "a size not above the previous");
 		return;
 	}
-	struct audit_checkpoint *cp = &a->checkpoints[a->checkpoint_count++];
+	struct audit_checkpoint *cp = &a->checkpoints[a->checkpoint_count];
+	cp->note = malloc(len + 1);
+	if (cp->note == NULL) {
+		audit_fail(a, 0, where, "checkpoint", "memory to keep it", "none");
+		return;
+	}
+	memcpy(cp->note, text, len + 1);
+	cp->note_len = len;
 	cp->size = check.cp.size;
 	memcpy(cp->root, check.cp.root, sizeof cp->root);
-	cp->signers = check.signers;
-	cp->cosigners = check.cosigners;
-	snprintf(cp->signer_names, sizeof cp->signer_names, "%.90s", check.signer_names);
+	a->checkpoint_count++;
+}
+
+/* Every checkpoint's signature lines against the keys in force at its size (rule 4 of
+ * cli/bundle.h), once the whole bundle has been read. */
+static void checkpoints_verify(struct audit *a)
+{
+	for (size_t i = 0; i < a->checkpoint_count; i++) {
+		struct audit_checkpoint *cp = &a->checkpoints[i];
+		struct checkpoint_check check;
+		char why[256], where[48];
+		if (bundle_note_check(cp->note, cp->note_len, a->origin, &a->keys, &check, why, sizeof why) != 0) {
+			snprintf(where, sizeof where, "checkpoint %zu (size %" PRIu64 ")", i + 1, cp->size);
+			audit_fail(a, 0, where, "checkpoint", "a C2SP checkpoint signed by a trusted site", why);
+		}
+		cp->signers = check.signers;
+		cp->cosigners = check.cosigners;
+		snprintf(cp->signer_names, sizeof cp->signer_names, "%.90s", check.signer_names);
+	}
+}
+
+/* The keys checkpoints are checked against: a full bundle's from its replayed store (the ledger's
+ * registry at the end, each key with when it was added and revoked), a partial bundle's as its
+ * registry records built them. */
+static int keys_final(struct audit *a)
+{
+	if (a->kind != BUNDLE_FULL)
+		return 0;
+	if (a->st == NULL) {
+		bundle_keys_from_registry(&a->keys, &a->registry);
+		return 0;
+	}
+	store_txn *txn = NULL;
+	int rc = store_txn_begin(a->st, true, &txn);
+	if (rc == 0) {
+		rc = bundle_keys_load(&a->keys, txn, &a->registry);
+		store_txn_abort(txn);
+	}
+	return rc;
 }
 
 /* Full bundles: frontier and checkpoint roots. The replay batch is flushed first, so the
@@ -175,17 +222,17 @@ static void partial_signature_check(struct audit *a, uint64_t seq, const uint8_t
 		audit_fail(a, seq, "entry", "accepted record does not decode", "a valid record", "undecodable");
 		return;
 	}
-	char site[RECORD_SITE_SIZE];
+	char site[RECORD_SITE_SIZE], why[160];
 	snprintf(site, sizeof site, "%.*s", (int)r.site.len, r.site.ptr);
-	const struct bundle_site *s = bundle_registry_find(&a->registry, site);
-	struct crypto_key_id id;
-	if (s != NULL)
-		crypto_key_id_of(&s->pk, &id);
-	if (s == NULL || !s->trusted || memcmp(id.bytes, r.key_id.bytes, sizeof id.bytes) != 0 ||
-	    record_verify(&r, &s->pk) != 0)
-		audit_fail(a, seq, "entry", "signature", "valid under the trusted key of the record's site", site);
-	else
+	const struct bundle_key *key = bundle_keys_signer(&a->keys, site, r.key_id.bytes, seq);
+	if (key == NULL || !key->trusted || record_verify(&r, &key->pk) != 0) {
+		audit_fail(a, seq, "entry", "signature", "valid under a trusted key of the record's site in force", site);
+	} else {
 		a->signatures_checked++;
+		int rc = r.type == RECORD_REGISTRY ? bundle_keys_registry_record(&a->keys, seq, &r, site, why, sizeof why) : 0;
+		if (rc != 0)
+			audit_fail(a, seq, "entry", "registry record", why, rc == SL_ELIMIT ? "more" : "not so");
+	}
 	record_clear(&r);
 }
 
@@ -285,6 +332,7 @@ static int body_line(struct audit *a, enum audit_phase *phase, uint8_t *bytes, b
 	}
 	if (*phase == PHASE_REGISTRY) { /* the registry is complete: make the replay store */
 		*phase = PHASE_CHECKPOINTS;
+		bundle_keys_from_registry(&a->keys, &a->registry);
 		int rc = a->kind == BUNDLE_FULL ? audit_replay_open(a) : 0;
 		if (rc != 0)
 			return rc;
@@ -450,6 +498,10 @@ static int audit_run(struct audit *a, const char *path)
 		rc = audit_replay_finish(a);
 	if (rc == 0 && a->kind == BUNDLE_FULL && a->st != NULL)
 		rc = audit_replay_reconcile(a); /* from the final scratch store, after every reopening */
+	if (rc == 0)
+		rc = keys_final(a);
+	if (rc == 0)
+		checkpoints_verify(a);
 	if (rc != 0) {
 		failures_print(a, stderr); /* what was found before the audit had to stop */
 		return cli_fail("audit stopped: %s%s%s", sl_strerror(rc), a->st ? " " : "",
@@ -464,6 +516,8 @@ static void audit_free(struct audit *a)
 	audit_replay_close(a);
 	audit_lots_free(a);
 	bundle_reader_close(&a->reader);
+	for (size_t i = 0; a->checkpoints != NULL && i < a->checkpoint_count; i++)
+		free(a->checkpoints[i].note);
 	free(a->checkpoints);
 	free(a->corrections);
 	pthread_mutex_destroy(&a->fail_mutex);

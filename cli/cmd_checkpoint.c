@@ -72,12 +72,12 @@ static int note_output(const struct cli_args *args, const char *note, size_t len
 }
 
 /* Append the signature lines of `incoming` not already in `stored`, after checking them. */
-static int note_merge(const struct bundle_registry *registry, char *stored, size_t *stored_len,
+static int note_merge(const struct bundle_keys *keys, char *stored, size_t *stored_len,
 		      const char *incoming, size_t incoming_len)
 {
 	struct checkpoint_check check;
 	char why[256];
-	if (bundle_note_check(incoming, incoming_len, NULL, registry, &check, why, sizeof why) != 0)
+	if (bundle_note_check(incoming, incoming_len, NULL, keys, &check, why, sizeof why) != 0)
 		return cli_fail("the checkpoint to add does not verify: %s", why);
 	const char *sigs = strstr(incoming, "\n\n");
 	for (const char *line = sigs + 2; line < incoming + incoming_len;) {
@@ -112,11 +112,11 @@ static int checkpoint_add(struct cli_ledger *ledger, const char *path, const str
 		return cli_fail("%s is not a signed note", path);
 	size_t body_len = (size_t)(sep - incoming) + 1;
 	store_txn *txn = NULL;
-	struct bundle_registry registry;
+	struct bundle_keys *keys = malloc(sizeof *keys); /* every key of the registry, in force or not */
 	uint64_t count = 0, found = 0;
-	rc = store_txn_begin(ledger->st, true, &txn);
+	rc = keys != NULL ? store_txn_begin(ledger->st, true, &txn) : SL_ENOMEM;
 	if (rc == 0)
-		rc = bundle_registry_load(txn, &registry);
+		rc = bundle_keys_load(keys, txn, NULL);
 	if (rc == 0)
 		rc = bundle_checkpoint_count(txn, &count);
 	for (uint64_t i = count; rc == 0 && i >= 1 && found == 0; i--)
@@ -126,11 +126,13 @@ static int checkpoint_add(struct cli_ledger *ledger, const char *path, const str
 	if (rc == 0 && found == 0)
 		rc = cli_fail("%s is not a checkpoint of this data directory", path);
 	else if (rc == 0)
-		rc = note_merge(&registry, stored, &stored_len, incoming, incoming_len);
+		rc = note_merge(keys, stored, &stored_len, incoming, incoming_len);
+	free(keys);
 	if (rc == 0)
 		rc = bundle_checkpoint_put(txn, found, stored, stored_len, false);
 	if (rc != 0) {
-		store_txn_abort(txn);
+		if (txn != NULL)
+			store_txn_abort(txn);
 		return rc > 0 ? rc : cli_fail("cannot store: %s", sl_strerror(rc));
 	}
 	rc = store_txn_commit(txn);

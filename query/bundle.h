@@ -9,7 +9,9 @@
  *   checkpoint BASE64(NOTE)             C2SP signed checkpoints, ascending size, last = bundle's
  *   subject ITEM-ID                     proof bundles only: the serial proved
  *   entry SEQ ENTRY-HEX [PROOF-HEX|-]   ledger entries in seq order; partial and proof bundles add
- *                                       an inclusion proof against the last checkpoint
+ *                                       an inclusion proof against the last checkpoint, and carry
+ *                                       every accepted registry record inside it (the keys in force
+ *                                       their signatures are checked against, D27)
  *   lot LOT-KEY SITE C0,C1,...          full only: the source's lot counters (reconciliation)
  *   end COUNT                           number of entry lines; nothing may follow
  *

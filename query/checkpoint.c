@@ -130,6 +130,33 @@ static int signer_key(const struct query_signer *signer, const char *site, struc
 	return 0;
 }
 
+/* A revoked key (or a removed site's) attests nothing after its revocation (D27): refuse to sign
+ * with it rather than write a checkpoint every audit refuses. */
+static int signer_in_force(store_txn *txn, const char *site, const struct crypto_secret_key *sk, char *why,
+			   size_t why_size)
+{
+	struct crypto_public_key pk;
+	struct crypto_key_id id;
+	struct store_key key;
+	struct store_site row;
+	crypto_secret_key_public(sk, &pk);
+	crypto_key_id_of(&pk, &id);
+	int rc = store_key_get(txn, id.bytes, &key);
+	if (rc == 0 && key.revoked) {
+		snprintf(why, why_size, "the key signing for %s is revoked in this ledger's registry: sign with a key in force",
+			 site);
+		return SL_EVALUE;
+	}
+	rc = rc == SL_ENOENT ? 0 : rc;
+	if (rc == 0 && store_site_get(txn, site, &row) == 0 && !row.active) {
+		snprintf(why, why_size, "site %s was removed from this ledger's registry", site);
+		return SL_EVALUE;
+	}
+	if (rc != 0)
+		snprintf(why, why_size, "cannot read the registry: %s", sl_strerror(rc));
+	return rc;
+}
+
 /* Sign (size, root) of the tree in txn; note gets body + signature line. */
 static int checkpoint_sign(store_txn *txn, const char *site, const struct query_signer *signer, char *note,
 			   size_t *len, char *why, size_t why_size)
@@ -146,8 +173,12 @@ static int checkpoint_sign(store_txn *txn, const char *site, const struct query_
 	}
 	struct crypto_secret_key sk;
 	rc = signer_key(signer, site, &sk, why, why_size);
-	if (rc != 0)
+	if (rc == 0)
+		rc = signer_in_force(txn, site, &sk, why, why_size);
+	if (rc != 0) {
+		crypto_secret_key_wipe(&sk);
 		return rc;
+	}
 	size_t body_len = 0;
 	rc = checkpoint_format(&cp, note, NOTE_BYTES_MAX + 1, &body_len);
 	*len = body_len;

@@ -9,6 +9,11 @@
  * The lot option selects an entry when its record commissions packs of that lot, names a pack of
  * that lot (as the store knows it now), or locks/unlocks that lot. Containers are selected only
  * when they are named next to a pack of the lot (docs/auditor-guide.md).
+ *
+ * Partial and proof bundles also carry every accepted registry record inside their checkpoint
+ * (D27): an auditor checks each entry's signature against the keys in force at its seq, which
+ * those records change. Their seqs come from the registry tables (key events: added, revoked;
+ * sites' nodes: added, removed), not from a scan of the ledger.
  */
 #include <inttypes.h>
 #include <sodium.h>
@@ -23,6 +28,7 @@
 
 #define PROVE_DEPTH_MAX 16	 /* containers above the item that a proof follows (as history) */
 #define PROVE_ENTRIES_MAX 100000 /* entries in one proof bundle (an item's life is far shorter) */
+#define REGISTRY_RECORDS_MAX 100000 /* registry records a partial bundle carries (a handful of sites) */
 
 void bundle_write_hex(FILE *out, const uint8_t *bytes, size_t len)
 {
@@ -112,7 +118,14 @@ int bundle_entry_write(FILE *out, store_txn *txn, uint64_t seq, bool with_proof,
 
 /* ---- export */
 
-enum export_phase { PHASE_HEAD = 0, PHASE_ENTRIES, PHASE_LOTS, PHASE_END, PHASE_DONE };
+enum export_phase { PHASE_HEAD = 0, PHASE_REGISTRY, PHASE_ENTRIES, PHASE_LOTS, PHASE_END, PHASE_DONE };
+
+/* A list of ledger seqs, at most cap of them. */
+struct seq_list {
+	uint64_t *seqs;
+	size_t count, cap;
+	bool truncated;
+};
 
 struct query_export {
 	store_txn *txn;
@@ -126,6 +139,8 @@ struct query_export {
 	bool with_proof;
 	uint64_t tree_size, since, next_seq, written;
 	uint64_t lot_rows_done; /* lot lines written so far (the LOTS phase resumes after them) */
+	struct seq_list registry_seqs; /* partial: the registry records to carry, ascending */
+	size_t registry_next;	       /* the first of them not yet written or passed */
 	/* one step */
 	FILE *out;
 	long step_start;
@@ -198,7 +213,11 @@ static int export_entry_cb(void *ctx, uint64_t seq, const uint8_t *bytes, size_t
 	x->next_seq = seq + 1;
 	if (x->progress != NULL)
 		x->progress(x->progress_ctx, seq, x->tree_size);
-	if (x->lot_key[0] != '\0' && !entry_in_lot(x->txn, bytes, len, x->lot_key))
+	const struct seq_list *reg = &x->registry_seqs;
+	while (x->registry_next < reg->count && reg->seqs[x->registry_next] < seq)
+		x->registry_next++;
+	bool registry = x->registry_next < reg->count && reg->seqs[x->registry_next] == seq;
+	if (x->lot_key[0] != '\0' && !registry && !entry_in_lot(x->txn, bytes, len, x->lot_key))
 		return 0;
 	x->error = bundle_entry_write(x->out, x->txn, seq, x->with_proof, x->tree_size);
 	if (x->error != 0)
@@ -230,7 +249,17 @@ static int export_phase_run(query_export *x)
 	case PHASE_HEAD:
 		rc = bundle_head_write(x->out, x->with_proof ? BUNDLE_PARTIAL : BUNDLE_FULL, x->origin, &x->registry,
 				       x->txn, x->has_fresh ? x->fresh : NULL, x->fresh_len);
-		x->phase = PHASE_ENTRIES;
+		x->phase = PHASE_REGISTRY;
+		break;
+	case PHASE_REGISTRY: /* the registry records before --since (D27) */
+		while (rc == 0 && x->registry_next < x->registry_seqs.count &&
+		       x->registry_seqs.seqs[x->registry_next] < x->since && !step_full(x)) {
+			rc = bundle_entry_write(x->out, x->txn, x->registry_seqs.seqs[x->registry_next++], true, x->tree_size);
+			x->written += rc == 0;
+		}
+		if (rc == 0 && (x->registry_next == x->registry_seqs.count ||
+				x->registry_seqs.seqs[x->registry_next] >= x->since))
+			x->phase = PHASE_ENTRIES;
 		break;
 	case PHASE_ENTRIES:
 		if (x->tree_size > 0 && x->next_seq <= x->tree_size)
@@ -266,6 +295,82 @@ int query_export_step(query_export *x, FILE *out, uint64_t budget_bytes, bool *d
 		rc = export_phase_run(x);
 	*done = x->phase == PHASE_DONE;
 	return rc;
+}
+
+/* ---- seq lists */
+
+static int seq_collect(void *ctx, uint64_t seq)
+{
+	struct seq_list *list = ctx;
+	if (list->count == list->cap) {
+		list->truncated = true;
+		return 1;
+	}
+	list->seqs[list->count++] = seq;
+	return 0;
+}
+
+static int seq_compare(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* Sorted, without repeats; SL_ELIMIT when seqs were left out. */
+static int seq_list_finish(struct seq_list *list)
+{
+	qsort(list->seqs, list->count, sizeof *list->seqs, seq_compare);
+	size_t unique = 0;
+	for (size_t i = 0; i < list->count; i++)
+		if (unique == 0 || list->seqs[unique - 1] != list->seqs[i])
+			list->seqs[unique++] = list->seqs[i];
+	list->count = unique;
+	return list->truncated ? SL_ELIMIT : 0;
+}
+
+struct registry_collect {
+	struct seq_list *list;
+	store_txn *txn;
+	uint64_t max_seq;
+};
+
+static int registry_seq_add(struct registry_collect *c, uint64_t seq)
+{
+	return seq != 0 && seq <= c->max_seq ? seq_collect(c->list, seq) : 0;
+}
+
+static int registry_key_cb(void *ctx, const uint8_t key_id[16], const struct store_key *value)
+{
+	(void)value;
+	struct registry_collect *c = ctx;
+	struct store_key_event event = { 0, 0 };
+	int rc = store_key_event_get(c->txn, key_id, &event);
+	if (rc == SL_ENOENT)
+		return 0; /* registered at init, never revoked */
+	if (rc == 0)
+		rc = registry_seq_add(c, event.added_seq);
+	return rc == 0 ? registry_seq_add(c, event.revoked_seq) : rc;
+}
+
+static int registry_site_cb(void *ctx, const char *site, const struct store_site_node *value)
+{
+	(void)site;
+	struct registry_collect *c = ctx;
+	int rc = registry_seq_add(c, value->added_seq);
+	return rc == 0 ? registry_seq_add(c, value->removed_seq) : rc;
+}
+
+/* Add the seqs of every accepted registry record up to max_seq to list (see the top of the file),
+ * then sort it without repeats. */
+static int registry_seqs_add(store_txn *txn, uint64_t max_seq, struct seq_list *list)
+{
+	struct registry_collect c = { list, txn, max_seq };
+	int rc = store_key_iterate(txn, registry_key_cb, &c);
+	if (rc == 0)
+		rc = store_site_node_iterate(txn, registry_site_cb, &c);
+	if (rc < 0)
+		return rc;
+	return seq_list_finish(list);
 }
 
 struct export_options {
@@ -317,7 +422,16 @@ int query_export_begin(const struct query_env *env, const struct query_params *p
 		snprintf(why, sizeof why, "cannot read the registry: %s", sl_strerror(rc));
 	if (rc == 0 && (rc = store_merkle_size(env->txn, &x->tree_size)) != 0)
 		snprintf(why, sizeof why, "cannot read the Merkle tree: %s", sl_strerror(rc));
+	if (rc == 0 && x->with_proof) {
+		struct seq_list *reg = &x->registry_seqs;
+		reg->cap = REGISTRY_RECORDS_MAX;
+		reg->seqs = malloc(reg->cap * sizeof *reg->seqs);
+		rc = reg->seqs != NULL ? registry_seqs_add(env->txn, x->tree_size, reg) : SL_ENOMEM;
+		if (rc != 0)
+			snprintf(why, sizeof why, "cannot list the registry records: %s", sl_strerror(rc));
+	}
 	if (rc != 0) {
+		free(x->registry_seqs.seqs);
 		free(x);
 		return query_fail(out, QUERY_EXIT_USAGE, "%s", why);
 	}
@@ -340,35 +454,14 @@ void query_export_progress(query_export *x, void (*cb)(void *ctx, uint64_t seq, 
 
 void query_export_end(query_export *x)
 {
-	if (x != NULL)
+	if (x != NULL) {
 		sodium_memzero(x->fresh, sizeof x->fresh);
+		free(x->registry_seqs.seqs);
+	}
 	free(x);
 }
 
 /* ---- prove */
-
-struct seq_list {
-	uint64_t *seqs;
-	size_t count;
-	bool truncated;
-};
-
-static int seq_collect(void *ctx, uint64_t seq)
-{
-	struct seq_list *list = ctx;
-	if (list->count == PROVE_ENTRIES_MAX) {
-		list->truncated = true;
-		return 1;
-	}
-	list->seqs[list->count++] = seq;
-	return 0;
-}
-
-static int seq_compare(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-	return a < b ? -1 : a > b;
-}
 
 /* Seqs of the item's history and its containers', sorted, without repeats. */
 static int prove_collect(store_txn *txn, const char *item_id, struct seq_list *list)
@@ -383,15 +476,7 @@ static int prove_collect(store_txn *txn, const char *item_id, struct seq_list *l
 			break;
 		snprintf(current, sizeof current, "%s", item.parent);
 	}
-	if (rc < 0)
-		return rc;
-	qsort(list->seqs, list->count, sizeof *list->seqs, seq_compare);
-	size_t unique = 0;
-	for (size_t i = 0; i < list->count; i++)
-		if (unique == 0 || list->seqs[unique - 1] != list->seqs[i])
-			list->seqs[unique++] = list->seqs[i];
-	list->count = unique;
-	return list->truncated ? SL_ELIMIT : 0;
+	return rc < 0 ? rc : seq_list_finish(list);
 }
 
 static int prove_write(FILE *out, const struct query_env *env, const char *item_id, struct seq_list *list,
@@ -424,6 +509,8 @@ static int prove_write(FILE *out, const struct query_env *env, const char *item_
 	} else if (rc == 0) {
 		rc = bundle_head_write(out, BUNDLE_PROOF, origin, &registry, env->txn, fresh ? note : NULL, note_len);
 	}
+	if (rc == 0 && list->count > 0)
+		rc = registry_seqs_add(env->txn, size, list); /* D27: the keys in force along the way */
 	if (rc == 0)
 		fprintf(out, "subject %s\n", item_id);
 	for (size_t i = 0; rc == 0 && i < list->count; i++)
@@ -441,7 +528,7 @@ int query_prove_run(const struct query_env *env, const struct query_params *p, s
 	int rc = query_item_arg(p, 0, item_id, out);
 	if (rc != 0 || env->txn == NULL)
 		return rc;
-	struct seq_list list = { calloc(PROVE_ENTRIES_MAX, sizeof(uint64_t)), 0, false };
+	struct seq_list list = { calloc(PROVE_ENTRIES_MAX, sizeof(uint64_t)), 0, PROVE_ENTRIES_MAX, false };
 	char why[QUERY_MESSAGE_BYTES / 2];
 	if (list.seqs == NULL)
 		return query_fail(out, QUERY_EXIT_USAGE, "out of memory");

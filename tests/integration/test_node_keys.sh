@@ -71,4 +71,13 @@ check b_on_revoked_key_stays_behind eval '[ -n "$(b_state)" ] && [ "$(b_state)" 
 # --- back on the new key, it catches up
 restart_b "$KEYS/site-b-2.key"
 check b_catches_up_again poll_until 200 same_state site-a site-b site-c
+
+# --- an auditor holding only the keys registered at init audits site-b's export (its checkpoint signed
+# with the new key) and a proof of a pack written with the new key (D27)
+mkdir trusted && cp "$KEYS/site-a.key.pub" "$KEYS/site-b.key.pub" "$KEYS/site-c.key.pub" trusted/
+expect_exit 0 export_from_b_on_new_key sl export --node "${ADDR[site-b]}" --key "$KEYS/site-b-2.key" --out b.bundle
+expect_exit 0 audit_across_rotation sl audit b.bundle --keys trusted
+expect_exit 0 prove_from_b sl prove --node "${ADDR[site-b]}" --key "$KEYS/site-b-2.key" \
+	'(01)09506000134352(21)B-0001' --out b2.proof
+expect_exit 0 verify_proof_across_rotation sl verify-proof b2.proof --keys trusted
 cluster_stop site-a site-b site-c
