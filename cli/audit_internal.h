@@ -22,6 +22,7 @@
 #define AUDIT_BATCH_BYTES_MAX (16u << 20)    /* entry bytes held for one replay batch */
 #define AUDIT_CORRECTIONS_MAX 100000	     /* (superseded id, correcting seq) pairs kept for the report */
 #define AUDIT_OUTCOMES_MAX 64		     /* outcome codes counted (reason.h values are below) */
+_Static_assert(LEDGER_OUTCOME_COUNT <= AUDIT_OUTCOMES_MAX, "every outcome is counted");
 #define AUDIT_TEXT_BYTES_MAX 200	     /* expected / found text of one failure */
 #define AUDIT_LOTS_MAX 4096		     /* lots whose reconciliation is listed; later ones only counted */
 #define AUDIT_UNEXPLAINED_MAX 10000	     /* unexplained identities listed over all lots (the counts stay exact) */

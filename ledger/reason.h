@@ -55,6 +55,11 @@ enum ledger_outcome {
 #undef LEDGER_OUTCOME_ENUM
 };
 
+/* Outcome codes are 0, 1, 2, ... without gaps: arrays indexed by outcome have this many slots. */
+#define LEDGER_OUTCOME_ONE(name, value, description) +1
+enum { LEDGER_OUTCOME_COUNT = 0 LEDGER_OUTCOME_LIST(LEDGER_OUTCOME_ONE) };
+#undef LEDGER_OUTCOME_ONE
+
 /* "DUPLICATE_COMMISSION"; NULL for a value not in the table. */
 const char *ledger_outcome_name(int outcome);
 const char *ledger_outcome_description(int outcome);

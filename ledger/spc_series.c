@@ -23,7 +23,7 @@
 #include "ledger/spc.h"
 #include "util/error.h"
 
-#define SPC_OUTCOME_SLOTS 32 /* outcome codes 0..29 today (ledger/reason.h); more are ignored */
+#define SPC_OUTCOME_SLOTS LEDGER_OUTCOME_COUNT /* every outcome code has its series */
 #define SPC_SHIFTS_MAX 24    /* shift_hours >= 1 */
 
 struct cell {

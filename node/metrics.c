@@ -12,9 +12,7 @@
 #include "node/metrics.h"
 #include "util/error.h"
 
-#define OUTCOME_COUNT (0 LEDGER_OUTCOME_LIST(OUTCOME_PLUS_ONE))
-#define OUTCOME_PLUS_ONE(name, value, description) +1
-_Static_assert(OUTCOME_COUNT <= NODE_METRICS_OUTCOMES_MAX, "every ledger outcome has a counter");
+_Static_assert(LEDGER_OUTCOME_COUNT <= NODE_METRICS_OUTCOMES_MAX, "every ledger outcome has a counter");
 
 /* A Ready cycle is one LMDB write transaction and fsync: sub-millisecond on tmpfs, milliseconds on
  * SSDs, up to seconds on a struggling disk. */

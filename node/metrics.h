@@ -23,7 +23,7 @@
 #include "ledger/record.h"
 #include "node/config.h"
 
-#define NODE_METRICS_OUTCOMES_MAX 64 /* ledger outcome codes counted (reason.h has 30; room to append) */
+#define NODE_METRICS_OUTCOMES_MAX 64 /* ledger outcome codes counted (reason.h's LEDGER_OUTCOME_COUNT; room to append) */
 #define NODE_METRICS_CYCLE_BUCKETS 12 /* histogram buckets of one Ready cycle's duration, +Inf apart */
 #define NODE_METRICS_TEXT_BYTES_MAX (64u << 10) /* the exposition text: about 8 KiB with 8 peers */
 

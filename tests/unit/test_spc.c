@@ -173,6 +173,18 @@ static void test_day_and_shift(void)
  * BASE (refused), except day 0 where BASE is first commissioned (accepted) and day 11 where 8
  * are. p̄ = 18/120 = 0.15. Day 11 (0.8) is beyond its UCL (0.15 + 3·sqrt(0.15·0.85/10) = 0.489);
  * days 0..10 (0 and 0.1) are 11 in a row below the centre: run signals on days 7, 8, 9, 10. */
+/* spc_collect over the fixture's ledger in a read transaction of its own. */
+static int collect(struct fixture *f, const struct spc_options *options, struct spc_report *report)
+{
+	store_txn *txn = NULL;
+	int rc = store_txn_begin(f->st, false, &txn);
+	if (rc == 0) {
+		rc = spc_collect(txn, options, report);
+		store_txn_abort(txn);
+	}
+	return rc;
+}
+
 static void test_collect_from_ledger(void)
 {
 	struct fixture f;
@@ -191,13 +203,10 @@ static void test_collect_from_ledger(void)
 		}
 		f.now_ms += DAY_MS - 10 * FIXTURE_STEP_MS;
 	}
-	store_txn *txn = NULL;
-	REQUIRE(store_txn_begin(f.st, false, &txn) == 0);
 	struct spc_options options = { NULL, NULL, INT64_MIN, 8 };
 	struct spc_report report;
-	int rc = spc_collect(txn, &options, &report);
-	store_txn_abort(txn);
-	REQUIRE(rc == 0);
+	REQUIRE(collect(&f, &options, &report) == 0);
+	store_txn *txn = NULL;
 	CHECK_INT_EQ(report.records, 120);
 	REQUIRE(report.count >= 1);
 	const struct spc_series *s = &report.series[0];
@@ -246,6 +255,28 @@ static void test_collect_from_ledger(void)
 	fixture_close(&f);
 }
 
+/* Every outcome has its series, the last codes (registry refusals) too. */
+static void test_collect_every_outcome(void)
+{
+	struct fixture f;
+	REQUIRE(fixture_open(&f) == 0);
+	struct spec no_majority = { .type = RECORD_REGISTRY, .reg_op = REGISTRY_KEY_ADD, .reg_key = KEY_A2 + 1 };
+	struct spec commission = { .type = RECORD_COMMISSION, .items = "S1" };
+	CHECK_INT_EQ(fixture_do(&f, &no_majority, NULL), OUTCOME_REGISTRY_NO_MAJORITY);
+	CHECK_INT_EQ(fixture_do(&f, &commission, NULL), OUTCOME_ACCEPTED);
+	struct spc_options options = { NULL, NULL, INT64_MIN, 8 };
+	struct spc_report report;
+	REQUIRE(collect(&f, &options, &report) == 0);
+	bool found = false;
+	for (size_t i = 0; i < report.count; i++)
+		found |= strcmp(report.series[i].metric, "rejected:REGISTRY_NO_MAJORITY") == 0 &&
+			 report.series[i].count == 1 && report.series[i].points[0].defects == 1 &&
+			 report.series[i].points[0].size == 2;
+	CHECK(found);
+	spc_report_free(&report);
+	fixture_close(&f);
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_constant_series_limits),
 	TEST_CASE(test_variable_subgroup_sizes),
@@ -257,5 +288,6 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_invalid_input),
 	TEST_CASE(test_day_and_shift),
 	TEST_CASE(test_collect_from_ledger),
+	TEST_CASE(test_collect_every_outcome),
 };
 TEST_MAIN(cases)
