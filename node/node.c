@@ -141,6 +141,7 @@ static void node_stop_complete(struct node *n)
 	assert(n->stopping);
 	assert(!n->storage.busy);
 	node_clients_fail_all(n, "node shutting down; retry");
+	node_snapshot_cancel(n); /* an export under way ends at its next write (the loop waits for it) */
 	node_storage_stop(n);
 	uv_walk(n->loop, close_walk_cb, NULL);
 }

@@ -293,7 +293,7 @@ void node_queries_close(struct node *n); /* after the loop ended */
 
 /* node/snapshot.c, node/snapshot_codec.c: catch-up of a follower behind the leader's compaction
  * point (docs/operations.md "Peer protocol", docs/decisions.md). The leader exports the ledger
- * (replica_snapshot_export) and streams it in sealed chunks, each acknowledged; the follower
+ * (replica_snapshot_write, on the thread pool into a file it maps: D28) and streams it in sealed chunks, each acknowledged; the follower
  * assembles them in DATA/snapshot.partial, checks the SHA-256, maps the finished file read-only and
  * only then steps raft's SNAPSHOT message, whose Ready installs it (replica.h rule 4).
  *
@@ -372,6 +372,8 @@ enum node_snap_verdict node_snap_assembly_offer(struct node_snap_assembly *a, ui
 						 const struct node_snap_chunk *c, uint64_t now_ms, const char **why);
 
 int node_snapshot_open(struct node *n); /* after the replica: clears a partial file left by a crash */
+/* Shutdown: an export under way on the thread pool stops at its next write. */
+void node_snapshot_cancel(struct node *n);
 void node_snapshot_close(struct node *n);
 void node_snapshot_send(struct node *n, const struct raft_msg *msg); /* a SNAPSHOT message from raft */
 void node_snapshot_receive(struct node *n, struct node_peer *p, const uint8_t *bytes, size_t len); /* kind 0x8x */

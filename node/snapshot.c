@@ -8,11 +8,13 @@
  *                              └──┴─ ack REFUSED, STALL_MS without progress, export failed:
  *                                    report not ok, no new transfer for RETRY_MS ──▶ idle
  *
- * The ledger is exported once per compaction point (replica_snapshot_export) into one buffer that
- * every transfer of that point shares; it is freed when no transfer uses it. A transfer of an
- * older point is superseded (reported not ok) when a newer one must be exported, so at most one
- * export (REPLICA_SNAPSHOT_BYTES_MAX) is held. The SHA-256 is computed as chunks first leave and
- * travels in the last chunk.
+ * The ledger is exported once per compaction point, on the thread pool (D28: a large ledger must
+ * not stop the loop's ticks and heartbeats), into DATA/snapshot.out, which is then mapped
+ * read-only and unlinked: the mapping is the export every transfer of that point shares, released
+ * when no transfer uses it. Transfers asked for while the export runs wait for it (waiting); one
+ * export runs at a time. A transfer of an older point is superseded (reported not ok) when a newer
+ * one is exported, so at most one export (REPLICA_SNAPSHOT_BYTES_MAX, on disk) is held. The
+ * SHA-256 is computed as chunks first leave and travels in the last chunk.
  *
  * Follower: chunks in order are written to DATA/snapshot.partial (space reserved up front); the
  * complete, hash-checked file is mapped read-only and unlinked (staged). raft's SNAPSHOT message
@@ -27,6 +29,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,6 +42,8 @@
 #include "util/error.h"
 
 #define SNAP_PARTIAL_NAME "snapshot.partial"
+#define SNAP_OUT_NAME "snapshot.out"
+#define SNAP_EXPORT_BUFFER_BYTES (1u << 20) /* the export's writes to its file */
 #define SNAP_FAULT_ENV "SITELEDGERD_TEST_CORRUPT_SNAPSHOTS"
 #define SNAP_FAULT_MAX 100 /* the fault countdown is for tests: a few transfers */
 
@@ -58,6 +63,26 @@ struct snap_out {
 	uint64_t retry_after_ms; /* kept across transfers: no new one before this */
 	uint64_t done_index, done_term, done_ms; /* the last transfer that succeeded, and when */
 	bool corrupt;		 /* test fault: damage the first chunk */
+	bool waiting;		 /* asked for while the export ran: msg starts once it is done */
+};
+
+/* One export on the thread pool. The worker touches only this job (and the store through its own
+ * read transaction) until the after-work callback, on the loop thread, takes the result. */
+struct snap_export {
+	uv_work_t work;
+	struct node *n;
+	store *st;
+	struct store_raft_compaction point; /* copied on the loop thread */
+	struct raft_snapshot_meta meta;
+	char path[NODE_CONFIG_PATH_BYTES + sizeof SNAP_OUT_NAME + 1];
+	int fd;
+	uint8_t *buffer; /* SNAP_EXPORT_BUFFER_BYTES */
+	size_t buffered;
+	uint64_t bytes;
+	uint8_t *map; /* the finished file, mapped read-only (unlinked) */
+	int rc;
+	atomic_bool cancel; /* node_snapshot_cancel: stop at the next write */
+	uint64_t started_ms;
 };
 
 struct snap_map {
@@ -69,9 +94,11 @@ struct snap_map {
 };
 
 struct node_snapshot {
-	struct sl_buf blob; /* the export all transfers share */
+	uint8_t *blob; /* the export all transfers share: a read-only mapping of an unlinked file */
+	size_t blob_len;
 	struct raft_snapshot_meta blob_meta;
 	bool blob_ready;
+	struct snap_export *exporting; /* the export under way, NULL when none */
 	struct snap_out out[NODE_PEERS_MAX]; /* by peer index */
 	uint8_t *chunk; /* one encoded chunk (chunk_cap bytes) */
 	size_t chunk_cap;
@@ -105,14 +132,21 @@ static void map_release(struct snap_map *m)
 
 /* ---- leader ---- */
 
+static void blob_release(struct node_snapshot *s)
+{
+	if (s->blob != NULL)
+		munmap(s->blob, s->blob_len);
+	s->blob = NULL;
+	s->blob_len = 0;
+	s->blob_ready = false;
+}
+
 static void blob_release_if_unused(struct node_snapshot *s)
 {
 	for (size_t i = 0; i < NODE_PEERS_MAX; i++)
 		if (s->out[i].active)
 			return;
-	sl_buf_free(&s->blob);
-	sl_buf_init(&s->blob, REPLICA_SNAPSHOT_BYTES_MAX);
-	s->blob_ready = false;
+	blob_release(s);
 }
 
 /* End transfer i; report to raft unless raft already moved on (leadership lost, replaced). */
@@ -140,33 +174,148 @@ static void out_end(struct node *n, size_t i, bool report, bool ok, const char *
 	blob_release_if_unused(s);
 }
 
-/* The export of meta's compaction point, shared; an export of another point supersedes the
- * transfers of the old one. SL_ENOENT when the replica's point is no longer meta's. */
-static int blob_for(struct node *n, const struct raft_snapshot_meta *meta)
+/* ---- the export, on the thread pool (file comment) */
+
+static int export_flush(struct snap_export *x)
+{
+	for (size_t done = 0; done < x->buffered;) {
+		ssize_t w = write(x->fd, x->buffer + done, x->buffered - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return errno == ENOSPC ? SL_ENOSPC : SL_EIO;
+		done += (size_t)w;
+	}
+	x->buffered = 0;
+	return 0;
+}
+
+static int export_write(void *ctx, const uint8_t *bytes, size_t len)
+{
+	struct snap_export *x = ctx;
+	if (atomic_load(&x->cancel))
+		return SL_EIO; /* the node stops */
+	if (x->bytes + len > REPLICA_SNAPSHOT_BYTES_MAX)
+		return SL_EOVERSIZE;
+	x->bytes += len;
+	while (len > 0) {
+		size_t room = SNAP_EXPORT_BUFFER_BYTES - x->buffered;
+		size_t n = len < room ? len : room;
+		memcpy(x->buffer + x->buffered, bytes, n);
+		x->buffered += n;
+		bytes += n;
+		len -= n;
+		int rc = x->buffered == SNAP_EXPORT_BUFFER_BYTES ? export_flush(x) : 0;
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void export_work(uv_work_t *work)
+{
+	struct snap_export *x = work->data;
+	x->fd = open(x->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	x->buffer = malloc(SNAP_EXPORT_BUFFER_BYTES);
+	int rc = x->fd < 0 ? SL_EIO : x->buffer == NULL ? SL_ENOMEM : 0;
+	if (rc == 0)
+		rc = replica_snapshot_write(x->st, &x->point, export_write, x, &x->meta);
+	if (rc == 0)
+		rc = export_flush(x);
+	if (rc == 0) {
+		void *map = mmap(NULL, (size_t)x->bytes, PROT_READ, MAP_SHARED, x->fd, 0);
+		if (map == MAP_FAILED)
+			rc = SL_EIO;
+		else
+			x->map = map;
+	}
+	if (x->fd >= 0)
+		close(x->fd);
+	x->fd = -1;
+	(void)unlink(x->path); /* the mapping keeps the file */
+	free(x->buffer);
+	x->buffer = NULL;
+	x->rc = rc;
+}
+
+static void out_start(struct node *n, size_t i);
+static void out_fail_export(struct node *n, size_t i, int rc);
+
+/* Start exporting the replica's compaction point, which must be meta's. 0 when started (or one
+ * runs already: the waiting transfers are looked at again when it ends), SL_ENOENT when the
+ * replica has compacted again since raft asked (raft asks again with the new point). */
+static int export_start(struct node *n, const struct raft_snapshot_meta *meta);
+
+static void export_done(uv_work_t *work, int status)
+{
+	struct snap_export *x = work->data;
+	struct node *n = x->n;
+	struct node_snapshot *s = n->snapshot;
+	s->exporting = NULL;
+	int rc = status != 0 ? SL_EIO : x->rc;
+	if (rc == 0 && !n->stopping) {
+		for (size_t i = 0; i < n->peer_count; i++) /* transfers of an older point are superseded */
+			if (s->out[i].active && (s->out[i].msg.snapshot.index != x->meta.index ||
+						 s->out[i].msg.snapshot.term != x->meta.term))
+				out_end(n, i, true, false, "superseded by a newer compaction point");
+		blob_release_if_unused(s);
+	}
+	if (rc == 0 && !n->stopping && !s->blob_ready) {
+		s->blob = x->map;
+		s->blob_len = (size_t)x->bytes;
+		s->blob_meta = x->meta;
+		s->blob_ready = true;
+		x->map = NULL;
+		uv_update_time(n->loop);
+		node_log("info", "snapshot exported", "index=%" PRIu64 " term=%" PRIu64 " bytes=%zu ms=%" PRIu64,
+			 x->meta.index, x->meta.term, s->blob_len, now_ms(n) - x->started_ms);
+	}
+	if (x->map != NULL)
+		munmap(x->map, (size_t)x->bytes);
+	free(x);
+	for (size_t i = 0; i < n->peer_count && !n->stopping; i++) {
+		struct snap_out *o = &s->out[i];
+		if (!o->waiting)
+			continue;
+		o->waiting = false;
+		if (s->blob_ready && o->msg.snapshot.index == s->blob_meta.index &&
+		    o->msg.snapshot.term == s->blob_meta.term)
+			out_start(n, i);
+		else if (rc != 0)
+			out_fail_export(n, i, rc);
+		else if ((rc = export_start(n, &o->msg.snapshot)) == 0)
+			o->waiting = true; /* a newer point than the one just exported */
+		else
+			out_fail_export(n, i, rc);
+	}
+}
+
+static int export_start(struct node *n, const struct raft_snapshot_meta *meta)
 {
 	struct node_snapshot *s = n->snapshot;
-	if (s->blob_ready && s->blob_meta.index == meta->index && s->blob_meta.term == meta->term)
+	if (s->exporting != NULL)
 		return 0;
-	for (size_t i = 0; i < n->peer_count; i++)
-		if (s->out[i].active)
-			out_end(n, i, true, false, "superseded by a newer compaction point");
-	sl_buf_free(&s->blob);
-	sl_buf_init(&s->blob, REPLICA_SNAPSHOT_BYTES_MAX);
-	s->blob_ready = false;
+	const struct store_raft_compaction *point = replica_snapshot_point(n->rp);
+	if (point->index != meta->index || point->term != meta->term)
+		return SL_ENOENT;
+	struct snap_export *x = calloc(1, sizeof *x);
+	if (x == NULL)
+		return SL_ENOMEM;
+	x->work.data = x;
+	x->n = n;
+	x->st = replica_store(n->rp);
+	x->point = *point;
+	x->fd = -1;
+	atomic_init(&x->cancel, false);
 	uv_update_time(n->loop);
-	uint64_t start = now_ms(n);
-	int rc = replica_snapshot_export(n->rp, &s->blob, &s->blob_meta);
-	uv_update_time(n->loop);
-	if (rc == 0 && (s->blob_meta.index != meta->index || s->blob_meta.term != meta->term))
-		rc = SL_ENOENT; /* compacted again since raft asked: it asks again with the new point */
+	x->started_ms = now_ms(n);
+	snprintf(x->path, sizeof x->path, "%s/%s", n->config.data_dir, SNAP_OUT_NAME);
+	int rc = uv_queue_work(n->loop, &x->work, export_work, export_done);
 	if (rc != 0) {
-		sl_buf_free(&s->blob);
-		sl_buf_init(&s->blob, REPLICA_SNAPSHOT_BYTES_MAX);
-		return rc;
+		free(x);
+		return SL_EIO;
 	}
-	s->blob_ready = true;
-	node_log("info", "snapshot exported", "index=%" PRIu64 " term=%" PRIu64 " bytes=%zu ms=%" PRIu64,
-		 meta->index, meta->term, s->blob.len, now_ms(n) - start);
+	s->exporting = x;
 	return 0;
 }
 
@@ -185,7 +334,7 @@ static void out_pump(struct node *n, size_t i)
 		if (p->queue_count >= NODE_PEER_QUEUE_MSGS_MAX / 2 ||
 		    p->queue_bytes + encoded + NODE_PEER_ENVELOPE_BYTES > NODE_PEER_QUEUE_BYTES_MAX / 2)
 			return; /* resumes on the next ack or tick, as the queue drains */
-		const uint8_t *data = s->blob.data + o->sent;
+		const uint8_t *data = s->blob + o->sent;
 		if (o->sent == o->hashed) { /* first time out: chunks start at multiples of the size */
 			crypto_sha256_stream_update(&o->hash, data, len);
 			o->hashed += len;
@@ -233,9 +382,9 @@ void node_snapshot_send(struct node *n, const struct raft_msg *msg)
 		memset(o, 0, sizeof *o);
 		o->to = msg->to;
 	}
-	if (o->active && o->msg.term == msg->term && o->msg.snapshot.index == msg->snapshot.index &&
+	if ((o->active || o->waiting) && o->msg.term == msg->term && o->msg.snapshot.index == msg->snapshot.index &&
 	    o->msg.snapshot.term == msg->snapshot.term)
-		return; /* the same request again: the transfer under way answers it */
+		return; /* the same request again: the transfer under way (or its export) answers it */
 	if (o->active)
 		out_end(n, (size_t)i, false, false, "replaced by another snapshot");
 	if (o->done_index == msg->snapshot.index && o->done_term == msg->snapshot.term &&
@@ -249,30 +398,50 @@ void node_snapshot_send(struct node *n, const struct raft_msg *msg)
 		raft_report_snapshot(replica_raft(n->rp), msg->to, false); /* raft asks again after a probe */
 		return;
 	}
-	int rc = blob_for(n, &msg->snapshot);
-	if (rc != 0) {
-		n->metrics.snapshot.send_failed_total++;
-		o->retry_after_ms = now_ms(n) + NODE_SNAP_RETRY_MS;
-		node_log(rc == SL_ENOENT ? "info" : "error", "cannot export the snapshot",
-			 "peer=%s index=%" PRIu64 " err=%s", n->peers[i].config->name, msg->snapshot.index, sl_errname(rc));
-		raft_report_snapshot(replica_raft(n->rp), msg->to, false);
-		return;
-	}
-	*o = (struct snap_out){ .active = true, .to = msg->to, .transfer = transfer_id_next(n), .msg = *msg,
-				.total = s->blob.len, .started_ms = now_ms(n), .progress_ms = now_ms(n),
-				.retry_after_ms = o->retry_after_ms, .done_index = o->done_index,
-				.done_term = o->done_term, .done_ms = o->done_ms };
+	o->msg = *msg;
 	o->msg.entries = NULL;
 	o->msg.entries_count = 0;
+	if (s->blob_ready && s->blob_meta.index == msg->snapshot.index && s->blob_meta.term == msg->snapshot.term) {
+		out_start(n, (size_t)i);
+		return;
+	}
+	int rc = export_start(n, &msg->snapshot);
+	if (rc == 0)
+		o->waiting = true; /* export_done starts it */
+	else
+		out_fail_export(n, (size_t)i, rc);
+}
+
+/* The export for transfer i could not be made: raft hears not ok and asks again later. */
+static void out_fail_export(struct node *n, size_t i, int rc)
+{
+	struct snap_out *o = &n->snapshot->out[i];
+	n->metrics.snapshot.send_failed_total++;
+	o->retry_after_ms = now_ms(n) + NODE_SNAP_RETRY_MS;
+	node_log(rc == SL_ENOENT ? "info" : "error", "cannot export the snapshot", "peer=%s index=%" PRIu64 " err=%s",
+		 n->peers[i].config->name, o->msg.snapshot.index, sl_errname(rc));
+	raft_report_snapshot(replica_raft(n->rp), o->to, false);
+}
+
+/* Transfer i of o->msg's point, whose export is ready. */
+static void out_start(struct node *n, size_t i)
+{
+	struct node_snapshot *s = n->snapshot;
+	struct snap_out *o = &s->out[i];
+	struct raft_msg msg = o->msg;
+	*o = (struct snap_out){ .active = true, .to = o->to, .transfer = transfer_id_next(n), .msg = msg,
+				.total = s->blob_len, .started_ms = now_ms(n), .progress_ms = now_ms(n),
+				.retry_after_ms = o->retry_after_ms, .done_index = o->done_index,
+				.done_term = o->done_term, .done_ms = o->done_ms };
 	crypto_sha256_stream_init(&o->hash);
 	if (s->fault_corrupt > 0) {
 		s->fault_corrupt--;
 		o->corrupt = true;
 	}
 	node_log("info", "snapshot transfer started", "peer=%s index=%" PRIu64 " term=%" PRIu64 " bytes=%" PRIu64
-		 " transfer=%" PRIu64 "%s", n->peers[i].config->name, msg->snapshot.index, msg->snapshot.term,
+		 " transfer=%" PRIu64 "%s", n->peers[i].config->name, o->msg.snapshot.index, o->msg.snapshot.term,
 		 o->total, o->transfer, o->corrupt ? " test_fault=corrupt" : "");
-	out_pump(n, (size_t)i);
+	out_pump(n, i);
 }
 
 /* The follower holds the whole snapshot, hash-checked: raft's message goes now, then the report. */
@@ -326,9 +495,15 @@ static void out_tick(struct node *n, const struct raft_status *st)
 	uint64_t now = now_ms(n);
 	for (size_t i = 0; i < n->peer_count; i++) {
 		struct snap_out *o = &s->out[i];
+		bool gone = !n->peers[i].linked || n->peers[i].config->id != o->to;
+		if (o->waiting && (gone || st->role != RAFT_LEADER || st->term != o->msg.term)) {
+			o->waiting = false; /* the export goes on for nobody; raft hears of the peer if it is linked */
+			if (gone)
+				raft_report_snapshot(replica_raft(n->rp), o->to, false);
+		}
 		if (!o->active)
 			continue;
-		if (!n->peers[i].linked || n->peers[i].config->id != o->to) {
+		if (gone) {
 			out_end(n, i, true, false, "the peer is no longer linked");
 			continue;
 		}
@@ -605,9 +780,11 @@ int node_snapshot_open(struct node *n)
 		free(s);
 		return rc;
 	}
-	sl_buf_init(&s->blob, REPLICA_SNAPSHOT_BYTES_MAX);
 	s->in_fd = -1;
 	(void)unlink(s->partial_path); /* left by a crash mid-transfer: the leader sends it again */
+	char out_path[sizeof s->partial_path + sizeof SNAP_OUT_NAME];
+	snprintf(out_path, sizeof out_path, "%s/%s", n->config.data_dir, SNAP_OUT_NAME);
+	(void)unlink(out_path); /* an export left by a crash */
 	const char *fault = getenv(SNAP_FAULT_ENV);
 	if (fault != NULL && fault[0] != '\0') {
 		long v = strtol(fault, NULL, 10);
@@ -618,6 +795,12 @@ int node_snapshot_open(struct node *n)
 	return 0;
 }
 
+void node_snapshot_cancel(struct node *n)
+{
+	if (n->snapshot != NULL && n->snapshot->exporting != NULL)
+		atomic_store(&n->snapshot->exporting->cancel, true);
+}
+
 void node_snapshot_close(struct node *n)
 {
 	struct node_snapshot *s = n->snapshot;
@@ -626,8 +809,8 @@ void node_snapshot_close(struct node *n)
 	incoming_discard(s);
 	map_release(&s->staged);
 	map_release(&s->installing);
-	sl_buf_free(&s->blob);
-	free(s->chunk);
+	blob_release(s);
+	free(s->chunk); /* no export is left: the loop ran until its after-work callback */
 	free(s);
 	n->snapshot = NULL;
 }

@@ -63,6 +63,7 @@
  *      that replica_ready_answer reads, so the two may run at once. Between begin and finish the
  *      loop thread may use the core (raft_step, raft_tick, replica_propose, ...: raft.h rule 2),
  *      replica_raft, replica_applied_get (as of the last finish), replica_snapshot_export,
+ *      replica_snapshot_point,
  *      replica_lifecycle_hash, replica_ready_answer once the write returned (the hand-off
  *      synchronises), and its own read transactions on replica_store (LMDB readers never
  *      block the writer; the store opens with MDB_NOTLS). It must not call replica_ready_begin,
@@ -88,7 +89,10 @@
 
 #define REPLICA_BATCH_RECORDS_MAX 256 /* records per raft entry: bounds one apply call and its results */
 #define REPLICA_HASH_BYTES STORE_RAFT_HASH_BYTES
-#define REPLICA_SNAPSHOT_BYTES_MAX (256u << 20) /* one exported ledger: bounds the receiver's memory */
+/* One exported ledger (D28): the sender writes it to a file and maps it, the receiver to a file
+ * whose space it reserves first, so it is bounded by disk, not memory; this bounds what a peer
+ * can make a receiver reserve. */
+#define REPLICA_SNAPSHOT_BYTES_MAX (64ULL << 30)
 
 _Static_assert(REPLICA_BATCH_RECORDS_MAX <= APPLY_BATCH_RECORDS_MAX, "a batch is one apply call");
 
@@ -192,6 +196,14 @@ void replica_ready_finish(replica *rp, const struct replica_hooks *hooks);
 /* The ledger as of the compaction point, for a follower behind it (rule 4). *meta_out = that
  * point. SL_ENOENT when the log was never compacted. */
 int replica_snapshot_export(replica *rp, struct sl_buf *out, struct raft_snapshot_meta *meta_out);
+/* The same export in pieces: the compaction point as of the last finish (loop thread; copy it),
+ * then replica_snapshot_write of that copy on any thread (its own read transaction on st; the
+ * ledger below a compaction point never changes). write gets the bytes in order and returns 0 or
+ * a negative code, which stops the export and is returned. */
+const struct store_raft_compaction *replica_snapshot_point(const replica *rp);
+int replica_snapshot_write(store *st, const struct store_raft_compaction *point,
+			   int (*write)(void *ctx, const uint8_t *bytes, size_t len), void *ctx,
+			   struct raft_snapshot_meta *meta_out);
 
 /* SHA-256 over the lifecycle tables (items, children, locks, lots; key and value bytes). */
 int replica_lifecycle_hash(replica *rp, uint8_t out[REPLICA_HASH_BYTES]);

@@ -52,12 +52,17 @@ void replica_conf_from_store(const struct store_raft_compaction *c, struct raft_
 		conf->learners[conf->learners_count++] = c->learners[i];
 }
 
-static int put_u64(struct sl_buf *out, uint64_t v)
+struct export_ctx {
+	int (*write)(void *ctx, const uint8_t *bytes, size_t len);
+	void *ctx;
+};
+
+static int put_u64(struct export_ctx *e, uint64_t v)
 {
 	uint8_t b[8];
 	for (int i = 0; i < 8; i++)
 		b[i] = (uint8_t)(v >> (8 * i));
-	return sl_buf_append(out, b, 8);
+	return e->write(e->ctx, b, 8);
 }
 
 static uint64_t get_u64(const uint8_t *p)
@@ -68,49 +73,61 @@ static uint64_t get_u64(const uint8_t *p)
 	return v;
 }
 
-struct export_ctx {
-	struct sl_buf *out;
-};
-
 static int export_entry(void *ctx, uint64_t seq, const uint8_t *entry, size_t len)
 {
 	struct export_ctx *e = ctx;
 	(void)seq;
 	uint8_t b[4] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24) };
-	int rc = sl_buf_append(e->out, b, 4);
-	return rc == 0 ? sl_buf_append(e->out, entry, len) : rc;
+	int rc = e->write(e->ctx, b, 4);
+	return rc == 0 ? e->write(e->ctx, entry, len) : rc;
 }
 
-int replica_snapshot_export(replica *rp, struct sl_buf *out, struct raft_snapshot_meta *meta_out)
+const struct store_raft_compaction *replica_snapshot_point(const replica *rp)
 {
-	const struct store_raft_compaction *c = &rp->snap;
+	return &rp->snap;
+}
+
+int replica_snapshot_write(store *st, const struct store_raft_compaction *c,
+			   int (*write)(void *ctx, const uint8_t *bytes, size_t len), void *ctx,
+			   struct raft_snapshot_meta *meta_out)
+{
 	if (c->index == 0)
 		return SL_ENOENT;
 	memset(meta_out, 0, sizeof *meta_out);
 	meta_out->index = c->index;
 	meta_out->term = c->term;
 	replica_conf_from_store(c, &meta_out->conf);
-	int rc = sl_buf_append(out, SNAP_MAGIC, 8);
+	struct export_ctx e = { write, ctx };
+	int rc = write(ctx, (const uint8_t *)SNAP_MAGIC, 8);
 	if (rc == 0)
-		rc = put_u64(out, c->index);
+		rc = put_u64(&e, c->index);
 	if (rc == 0)
-		rc = put_u64(out, c->term);
+		rc = put_u64(&e, c->term);
 	if (rc == 0)
-		rc = put_u64(out, c->ledger_seq);
+		rc = put_u64(&e, c->ledger_seq);
 	if (rc == 0)
-		rc = put_u64(out, c->ledger_time_ms);
+		rc = put_u64(&e, c->ledger_time_ms);
 	if (rc == 0)
-		rc = sl_buf_append(out, c->state_hash, REPLICA_HASH_BYTES);
+		rc = write(ctx, c->state_hash, REPLICA_HASH_BYTES);
 	store_txn *txn;
 	if (rc == 0)
-		rc = store_txn_begin(rp->st, false, &txn);
+		rc = store_txn_begin(st, false, &txn);
 	if (rc != 0)
 		return rc;
-	struct export_ctx e = { out };
 	if (c->ledger_seq > 0)
 		rc = store_ledger_iterate(txn, 1, c->ledger_seq, export_entry, &e);
 	store_txn_abort(txn);
 	return rc;
+}
+
+static int buf_write(void *ctx, const uint8_t *bytes, size_t len)
+{
+	return sl_buf_append(ctx, bytes, len);
+}
+
+int replica_snapshot_export(replica *rp, struct sl_buf *out, struct raft_snapshot_meta *meta_out)
+{
+	return replica_snapshot_write(rp->st, &rp->snap, buf_write, out, meta_out);
 }
 
 __attribute__((format(printf, 2, 3))) static int diverged(const struct replica_hooks *hooks, const char *format, ...);

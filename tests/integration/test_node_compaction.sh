@@ -103,6 +103,9 @@ check leader_counted_sent_transfer metric_at_least "$LEADER" siteledger_snapshot
 check snapshot_spans_chunks metric_at_least "$LEADER" siteledger_snapshot_sent_bytes_total $((2 * 1048576 + 1))
 check installed_logged grep -q 'msg="snapshot installed"' "$FOLLOWER.log"
 check no_partial_file_left test ! -e "cluster/$FOLLOWER/data/snapshot.partial"
+# the leader exported on its thread pool into a file it mapped and unlinked (D28)
+check leader_logged_export grep -q 'msg="snapshot exported".*bytes=[1-9]' "$LEADER.log"
+check no_export_file_left test ! -e "cluster/$LEADER/data/snapshot.out"
 expect_exit 0 status_on_caught_up_node sl status --node "${ADDR[$FOLLOWER]}" --key cluster/keys/mfg.key --json \
 	"(01)$GTIN(21)S5-000000000000007"
 check caught_up_status_active test "$(jq -r '.status + "@" + .site' <<<"$OUT")" = active@mfg

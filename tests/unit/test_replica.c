@@ -433,15 +433,22 @@ static void test_replica_cluster_commits(void)
 	free(w);
 }
 
-static void test_replica_snapshot_catch_up(void)
+/* Three replicas compacting every 4 entries, node 1 leading; NULL when that fails. */
+static struct world *compacting_world(void)
 {
 	struct world *w = calloc(1, sizeof *w);
+	if (w == NULL || world_open(w, 4) != 0 || world_run(w, 2, false) != 0 ||
+	    raft_campaign(replica_raft(w->rp[1])) != 0 || world_run(w, 6, false) != 0 || leader_of(w) != 1) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void test_replica_snapshot_catch_up(void)
+{
+	struct world *w = compacting_world();
 	REQUIRE(w != NULL);
-	REQUIRE(world_open(w, 4) == 0); /* compact every 4 entries */
-	REQUIRE(world_run(w, 2, false) == 0);
-	REQUIRE(raft_campaign(replica_raft(w->rp[1])) == 0);
-	REQUIRE(world_run(w, 6, false) == 0);
-	REQUIRE(leader_of(w) == 1);
 	replica_close(w->rp[3]); /* down while the others move past the compaction point */
 	w->rp[3] = NULL;
 	REQUIRE(propose_serials(w, 1, 0, 12) == 0);
@@ -453,6 +460,54 @@ static void test_replica_snapshot_catch_up(void)
 	same_state(w, 1, 3);
 	CHECK_INT_EQ(w->snapshots[3], 1); /* caught up through the ledger, not the log */
 	CHECK_INT_EQ(w->applied_records[1], 12);
+	world_close(w);
+	free(w);
+}
+
+struct capped_sink {
+	struct sl_buf buf;
+	size_t fail_after; /* bytes accepted before the writer fails with SL_ENOSPC */
+	size_t calls;
+};
+
+static int capped_write(void *ctx, const uint8_t *bytes, size_t len)
+{
+	struct capped_sink *k = ctx;
+	k->calls++;
+	if (k->buf.len + len > k->fail_after)
+		return SL_ENOSPC;
+	return sl_buf_append(&k->buf, bytes, len);
+}
+
+/* replica_snapshot_write (a node exports on its thread pool into a file, D28) writes the bytes
+ * replica_snapshot_export builds, from a copy of the compaction point, and stops at the writer's
+ * first error. */
+static void test_replica_snapshot_write(void)
+{
+	struct world *w = compacting_world();
+	REQUIRE(w != NULL);
+	REQUIRE(propose_serials(w, 1, 0, 12) == 0);
+	struct sl_buf whole;
+	struct raft_snapshot_meta meta, meta2;
+	sl_buf_init(&whole, REPLICA_SNAPSHOT_BYTES_MAX);
+	REQUIRE(replica_snapshot_export(w->rp[1], &whole, &meta) == 0);
+	CHECK(meta.index > 5);
+	struct store_raft_compaction point = *replica_snapshot_point(w->rp[1]);
+	struct capped_sink k = { .fail_after = SIZE_MAX };
+	sl_buf_init(&k.buf, REPLICA_SNAPSHOT_BYTES_MAX);
+	CHECK_INT_EQ(replica_snapshot_write(replica_store(w->rp[1]), &point, capped_write, &k, &meta2), 0);
+	CHECK(k.buf.len == whole.len && memcmp(k.buf.data, whole.data, whole.len) == 0);
+	CHECK(meta2.index == meta.index && meta2.term == meta.term && meta2.conf.voters_count == meta.conf.voters_count);
+	CHECK(k.calls > 12); /* header fields, then a length and the bytes per entry */
+	sl_buf_free(&k.buf);
+	struct capped_sink full = { .fail_after = whole.len / 2 };
+	sl_buf_init(&full.buf, REPLICA_SNAPSHOT_BYTES_MAX);
+	CHECK_INT_EQ(replica_snapshot_write(replica_store(w->rp[1]), &point, capped_write, &full, &meta2), SL_ENOSPC);
+	CHECK(full.buf.len <= whole.len / 2);
+	sl_buf_free(&full.buf);
+	point.index = 0; /* never compacted */
+	CHECK_INT_EQ(replica_snapshot_write(replica_store(w->rp[1]), &point, capped_write, &k, &meta2), SL_ENOENT);
+	sl_buf_free(&whole);
 	world_close(w);
 	free(w);
 }
@@ -533,6 +588,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_batch_codec),
 	TEST_CASE(test_replica_cluster_commits),
 	TEST_CASE(test_replica_snapshot_catch_up),
+	TEST_CASE(test_replica_snapshot_write),
 	TEST_CASE(test_replica_failed_commit),
 	TEST_CASE(test_replica_undone_apply_cycle),
 };
