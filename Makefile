@@ -148,6 +148,12 @@ $(BUILD)/fuzz/fuzz_epcis: $(BUILD)/obj/tests/fuzz/fuzz_epcis.o $(BUILD)/obj/test
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EPCIS) $(LIBS_CORE)
 
+# The bundle fuzz target links the auditor's bundle checks (cli/bundle.c, cli/bundle_keys.c).
+$(BUILD)/fuzz/fuzz_bundle: $(BUILD)/obj/tests/fuzz/fuzz_bundle.o $(BUILD)/obj/tests/fuzz/driver.o \
+		$(call obj,cli/bundle.c cli/bundle_keys.c) $(LIB_CORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_CORE)
+
 # Fuzz targets, built with a standalone driver that replays tests/fuzz/corpus/<name>/ and a bounded
 # number of seeded mutations (so `make test` exercises them without libFuzzer).
 $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/driver.o $(LIB_CORE) $(LIB_RAFT)

@@ -16,6 +16,8 @@ for source in tests/fuzz/fuzz_*.c; do
 	extra=()
 	if [ "$name" = fuzz_epcis ]; then # the EPCIS readers link jansson and libxml2
 		extra=($xml_cflags build-fuzz/libslepcis.a -ljansson -lxml2)
+	elif [ "$name" = fuzz_bundle ]; then # the auditor's bundle checks live in cli/
+		extra=(cli/bundle.c cli/bundle_keys.c)
 	fi
 	clang -std=c11 -I. -D_DEFAULT_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined "$source" \
 		"${extra[@]}" build-fuzz/libsiteledger.a build-fuzz/libslraft.a -llmdb -lsodium -lmsgpackc -lpthread \
