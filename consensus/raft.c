@@ -455,6 +455,7 @@ void raft_status_get(const raft *r, struct raft_status *st)
 	st->applied = r->log.applied;
 	st->first_index = log_first_index(&r->log);
 	st->last_index = log_last_index(&r->log);
+	st->log_bytes = r->log.bytes;
 	st->snapshot = r->log.snap;
 	st->conf = r->trk.conf;
 	st->transferee = r->transferee;

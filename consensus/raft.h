@@ -250,6 +250,7 @@ struct raft_status {
 	uint64_t applied;
 	uint64_t first_index; /* first entry still in memory */
 	uint64_t last_index;
+	uint64_t log_bytes; /* data bytes of the in-memory log (at most RAFT_LOG_BYTES_MAX) */
 	struct raft_snapshot_meta snapshot; /* compaction point */
 	struct raft_conf_state conf; /* applied configuration */
 	uint64_t transferee; /* leader transfer in progress to this node; 0 = none */

@@ -51,6 +51,7 @@ static const struct key_spec keys[] = {
 	TOP_NUM("heartbeat_ticks", false, 1, RAFT_ELECTION_TICKS_MAX, heartbeat_ticks),
 	TOP_NUM("batch_records", false, 1, REPLICA_BATCH_RECORDS_MAX, batch_records),
 	TOP_NUM("compact_every", false, 0, NODE_COMPACT_EVERY_MAX, compact_every),
+	TOP_NUM("compact_keep", false, 0, REPLICA_COMPACT_KEEP_MAX, compact_keep),
 	TOP_NUM("checkpoint_every_ms", false, 0, NODE_EVERY_MS_MAX, checkpoint_every_ms),
 	TOP_NUM("spc_every_ms", false, 0, NODE_EVERY_MS_MAX, spc_every_ms),
 	TOP_NUM("join", false, 0, 1, join),
@@ -229,6 +230,7 @@ static void defaults_set(struct node_config *c)
 	c->checkpoint_every_ms = NODE_CHECKPOINT_EVERY_MS_DEFAULT;
 	c->spc_every_ms = NODE_SPC_EVERY_MS_DEFAULT;
 	c->compact_every = NODE_COMPACT_EVERY_DEFAULT;
+	c->compact_keep = NODE_COMPACT_KEEP_DEFAULT;
 }
 
 int node_config_parse(const char *text, size_t len, const char *base_dir, struct node_config *out,

@@ -18,6 +18,8 @@
  *                                      # one from id + peers; default 0 (optional)
  *     compact_every = 10000            # raft entries applied past the compaction point before
  *                                      # compacting the log; 0 = never (optional)
+ *     compact_keep = 1000              # entries a compaction leaves for followers a little behind
+ *                                      # (optional; 0..REPLICA_COMPACT_KEEP_MAX)
  *     [peer dc-lyon]
  *     id = 2  site = dc-lyon  peer = tcp://...  client = tcp://...  public_key = dc-lyon.key.pub
  *
@@ -55,6 +57,7 @@
  * for minutes of traffic; the ceiling leaves the in-memory log (RAFT_LOG_ENTRIES_MAX) room for
  * the uncommitted tail. */
 #define NODE_COMPACT_EVERY_DEFAULT 10000
+#define NODE_COMPACT_KEEP_DEFAULT 1000
 #define NODE_COMPACT_EVERY_MAX (RAFT_LOG_ENTRIES_MAX / 2)
 
 struct node_peer_config {
@@ -78,6 +81,7 @@ struct node_config {
 	unsigned heartbeat_ticks;
 	unsigned batch_records; /* 1..REPLICA_BATCH_RECORDS_MAX records per raft entry */
 	uint64_t compact_every; /* replica_config.compact_every: 0..NODE_COMPACT_EVERY_MAX, 0 = never */
+	uint64_t compact_keep;	/* replica_config.compact_keep: 0..REPLICA_COMPACT_KEEP_MAX */
 	unsigned checkpoint_every_ms; /* 0..NODE_EVERY_MS_MAX; 0 = no periodic checkpoints */
 	unsigned spc_every_ms;	      /* 0..NODE_EVERY_MS_MAX; 0 = no SPC alarms */
 	unsigned join;		      /* 1: start without a configuration of its own (node/membership.c) */

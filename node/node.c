@@ -315,6 +315,7 @@ static int replica_start(struct node *n)
 	cfg.store.map_bytes = NODE_MAP_BYTES;
 	cfg.verify_threads = 0;
 	cfg.compact_every = n->config.compact_every; /* followers behind it catch up by snapshot */
+	cfg.compact_keep = n->config.compact_keep;
 	int rc = crypto_verify_cache_create(NODE_VERIFIED_ENTRIES, &n->verified);
 	cfg.verified = n->verified;
 	if (rc == 0)

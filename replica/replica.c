@@ -94,9 +94,13 @@ int replica_open(const struct replica_config *config, replica **out)
 	if (rp == NULL)
 		return SL_ENOMEM;
 	rp->cfg = *config;
-	if (strlen(config->dir) >= sizeof rp->dir) {
+	if (strlen(config->dir) >= sizeof rp->dir || config->compact_keep > REPLICA_COMPACT_KEEP_MAX) {
 		free(rp);
 		return SL_EINVAL;
+	}
+	if (config->compact_keep > 0 && (rp->kept = calloc(REPLICA_KEPT_STATES, sizeof *rp->kept)) == NULL) {
+		free(rp);
+		return SL_ENOMEM;
 	}
 	strcpy(rp->dir, config->dir);
 	rp->cfg.dir = rp->dir;
@@ -125,6 +129,7 @@ void replica_close(replica *rp)
 	free(rp->scratch.apps_offset);
 	free(rp->scratch.results);
 	free(rp->scratch.records);
+	free(rp->kept);
 	free(rp);
 }
 
@@ -242,23 +247,55 @@ static int apply_entry(replica *rp, store_txn *txn, const struct raft_entry *e, 
 	return 0;
 }
 
-/* Compaction due: drop the in-memory log up to applied; the store follows in this cycle. */
+/* The applied state after entry `index`, when still kept (rule 8); NULL otherwise. */
+static const struct store_raft_applied *kept_state(const replica *rp, uint64_t index)
+{
+	if (index == rp->applied.index)
+		return &rp->applied;
+	const struct store_raft_applied *k = rp->kept != NULL ? &rp->kept[index % REPLICA_KEPT_STATES] : NULL;
+	return k != NULL && k->index == index && index != 0 ? k : NULL;
+}
+
+/* Compaction due (rule 8): drop the in-memory log up to the new point; the store follows in this
+ * cycle. */
 static bool compact_due(replica *rp, struct store_raft_compaction *snap)
 {
 	uint64_t applied = rp->applied.index;
-	if (rp->cfg.compact_every == 0 || applied < rp->snap.index + rp->cfg.compact_every)
+	if (rp->cfg.compact_every == 0 || applied <= rp->snap.index)
 		return false;
+	struct raft_status st;
+	raft_status_get(rp->r, &st);
+	uint64_t bytes_due = rp->cfg.compact_bytes != 0 ? rp->cfg.compact_bytes : REPLICA_COMPACT_BYTES_DEFAULT;
+	const struct store_raft_applied *at = NULL;
+	if (st.log_bytes >= bytes_due)
+		at = &rp->applied; /* the log is filling up: keep nothing */
+	else if (applied >= rp->snap.index + rp->cfg.compact_every + rp->cfg.compact_keep)
+		at = kept_state(rp, applied - rp->cfg.compact_keep);
 	struct raft_snapshot_meta meta;
-	if (raft_compact(rp->r, applied, &meta) != 0)
+	if (at == NULL || raft_compact(rp->r, at->index, &meta) != 0)
 		return false;
 	memset(snap, 0, sizeof *snap);
 	snap->index = meta.index;
 	snap->term = meta.term;
 	replica_conf_to_store(&meta.conf, snap);
-	snap->ledger_seq = rp->applied.ledger_seq;
-	snap->ledger_time_ms = rp->applied.ledger_time_ms;
-	memcpy(snap->state_hash, rp->applied.state_hash, REPLICA_HASH_BYTES);
+	snap->ledger_seq = at->ledger_seq;
+	snap->ledger_time_ms = at->ledger_time_ms;
+	memcpy(snap->state_hash, at->state_hash, REPLICA_HASH_BYTES);
 	return true;
+}
+
+/* Keep the applied state after each entry this cycle applied (rule 8). */
+static void kept_record(replica *rp)
+{
+	const struct replica_scratch *s = &rp->scratch;
+	for (size_t i = 0; rp->kept != NULL && i < s->apps_count; i++) {
+		const struct replica_applied *a = &s->apps[i];
+		struct store_raft_applied *k = &rp->kept[a->index % REPLICA_KEPT_STATES];
+		k->index = a->index;
+		k->ledger_seq = a->ledger_seq;
+		k->ledger_time_ms = a->ledger_time_ms;
+		memcpy(k->state_hash, a->state_hash, REPLICA_HASH_BYTES);
+	}
 }
 
 static int persist_entries(store_txn *txn, const struct raft_ready *rd)
@@ -433,6 +470,7 @@ void replica_ready_finish(replica *rp, const struct replica_hooks *hooks)
 	assert(f->persisted || !replica_ready_needs_persist(rp)); /* invariant 2 */
 	rp->applied = f->applied;
 	rp->snap = f->snap;
+	kept_record(rp);
 	cycle_publish(rp, &f->rd, hooks);
 	raft_advance(rp->r, &f->rd);
 	f->taken = false;

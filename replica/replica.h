@@ -44,6 +44,13 @@
  *     the entry is applied into the cycle's transaction, before that transaction commits
  *     (docs/decisions.md D25). Nothing else of the cycle is published before finish: readers
  *     of the store, hooks.applied and replica_applied_get see the entry after the commit.
+ *  8. Compaction (docs/decisions.md D29) is due when compact_every entries were applied past the
+ *     compaction point, and moves it to the applied index less compact_keep (the applied state
+ *     there, kept from the last REPLICA_COMPACT_KEEP_MAX finishes, is the snapshot's: ledger
+ *     size, time, running hash), so a follower that many entries behind catches up from the
+ *     log, not by snapshot; until that state is known (after a restart) it waits. It is also due,
+ *     to the applied index, whenever the in-memory log holds compact_bytes: the raft core
+ *     refuses proposals at RAFT_LOG_BYTES_MAX, and a count alone would never come due then.
  *
  * Threads. replica_cycle is three steps, which a caller may run on two threads (the node does,
  * docs/decisions.md D15; the simulator runs replica_cycle on one):
@@ -93,6 +100,8 @@
  * whose space it reserves first, so it is bounded by disk, not memory; this bounds what a peer
  * can make a receiver reserve. */
 #define REPLICA_SNAPSHOT_BYTES_MAX (64ULL << 30)
+#define REPLICA_COMPACT_KEEP_MAX 4096 /* entries a compaction may leave for slow followers */
+#define REPLICA_COMPACT_BYTES_DEFAULT (RAFT_LOG_BYTES_MAX / 2)
 
 _Static_assert(REPLICA_BATCH_RECORDS_MAX <= APPLY_BATCH_RECORDS_MAX, "a batch is one apply call");
 
@@ -104,7 +113,11 @@ struct replica_config {
 	struct store_options store;
 	unsigned verify_threads;	/* ledger apply's verify threads; 0 = one per core */
 	uint64_t compact_every;		/* compact the log once this many entries are applied past the
-					 * compaction point; 0 = never */
+					 * compaction point; 0 = never (rule 8) */
+	uint64_t compact_keep;		/* entries a compaction leaves in the log for followers a little
+					 * behind, at most REPLICA_COMPACT_KEEP_MAX; 0 = none (rule 8) */
+	uint64_t compact_bytes;		/* compact (keeping no entries) once the in-memory log holds
+					 * this many data bytes, 0 = REPLICA_COMPACT_BYTES_DEFAULT (rule 8) */
 	crypto_verify_cache *verified;	/* optional: signatures verified before proposing (the node's
 					 * thread pool, D15), not verified again by apply; NULL = none */
 };

@@ -6,6 +6,8 @@
 
 #include <limits.h>
 
+#define REPLICA_KEPT_STATES (REPLICA_COMPACT_KEEP_MAX + 1)
+
 /* Per-cycle scratch: one slot per committed entry of the Ready (the core bounds a Ready's
  * committed data to RAFT_READY_APPLY_BYTES_MAX), results and records pooled. */
 struct replica_scratch {
@@ -43,6 +45,10 @@ struct replica {
 	struct store_raft_applied applied; /* as last committed */
 	struct store_raft_compaction snap; /* as last committed */
 	struct replica_scratch scratch; /* owned by the in-flight Ready's persist step */
+	/* the applied state after each of the last REPLICA_COMPACT_KEEP_MAX + 1 applied entries, at
+	 * [index % REPLICA_KEPT_STATES] (replica.h rule 8; loop thread: written at finish, read at
+	 * begin); NULL when compact_keep is 0 */
+	struct store_raft_applied *kept;
 	struct replica_inflight inflight;
 };
 

@@ -7,6 +7,9 @@
 #   leader_of SITE...      the site whose node is leader, among those given (return 1: none)
 #   same_state SITE...     the nodes agree on ledger size and state hash; sets STATE="SIZE HASH"
 #                          (both from scripts/cluster-view.sh, shared with the cluster demo)
+#   same_size SIZE SITE... same_state, at ledger size SIZE: a client hears its outcome while the cycle that
+#                          applied it commits (D25), so equal states right after the last answer may
+#                          still be the ones before it
 #   sl_at SITE CMD ARGS... a CLI command against SITE's node, signed with SITE's key
 #   cluster_stop SITE...   SIGTERM and wait, every node given
 #   cluster_configure      optional, defined by the test: called as `cluster_configure SITE` after
@@ -29,6 +32,7 @@ sl() { timeout 30 "$SITELEDGER" "$@"; }
 node_json() { timeout 5 "$SITELEDGER" node status --node "${ADDR[$1]}" --key "$CLUSTER_KEY" --json 2>/dev/null; }
 # leader_of, same_state
 source "$ROOT/scripts/cluster-view.sh"
+same_size() { local size=$1; shift; same_state "$@" && [ "${STATE%% *}" -eq "$size" ]; }
 
 sl_at() { # SITE CMD ARGS...: the command through SITE's node, signed by SITE's key
 	local site=$1 cmd=$2

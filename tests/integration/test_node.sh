@@ -66,7 +66,7 @@ check failover_outcome_accepted test "$(jq -r '.results[0].outcome' <<<"$OUT")" 
 
 # --- restart the killed node: it catches up and all three agree
 start_node "$LEADER"
-check all_three_agree_after_restart poll_until 100 same_state "${SITES[@]}"
+check all_three_agree_after_restart poll_until 100 same_size 7 "${SITES[@]}"
 # seven entries: three commissions, the refused duplicate (refusals are entries too), ship, receive, failover;
 # equal state hashes mean every replica recorded the same outcomes (replica.h rule 3)
 check ledger_has_seven_entries test "${STATE%% *}" -eq 7

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Integration test: log compaction and snapshot catch-up between siteledgerd processes
-# (docs/operations.md "Snapshots"). A three-node loopback cluster with compact_every = 8 and a
+# (docs/operations.md "Snapshots"). A three-node loopback cluster with compact_every = 8 (no tail) and a
 # test fault that makes each node corrupt the first chunk of its first snapshot transfer:
 #  1. a follower is killed (-9), the others record enough that the leader compacts past it;
 #  2. it restarts: the first transfer is refused by the hash check (counted), raft retries, the
@@ -62,7 +62,11 @@ compacted_past() { local v; v=$(metric_value "$1" siteledger_raft_compaction_ind
 
 # --- the cluster: small compaction interval, metrics on every node, no checkpoint records (cluster.sh's
 # default: the ledger sizes below count only this test's records)
-cluster_configure() { sed -i "1i compact_every = $COMPACT_EVERY\nmetrics_listen = ${METRICS[$1]}" "cluster/$1/node.conf"; }
+# and no tail kept (compact_keep = 0: every compaction moves past the follower; the tail is
+# tests/unit/test_replica.c's)
+cluster_configure() {
+	sed -i "1i compact_every = $COMPACT_EVERY\ncompact_keep = 0\nmetrics_listen = ${METRICS[$1]}" "cluster/$1/node.conf"
+}
 cluster_up "${SITES[@]}" || exit 1
 if ! LEADER=$(leader_of "${SITES[@]}"); then
 	fail leader_known "the leader elected in cluster_up stepped down; the remaining checks would only time out"
@@ -91,7 +95,7 @@ check others_agree poll_until 50 same_state "${OTHERS[@]}"
 
 # --- 2. restart: a refused transfer (the test fault), a retry, the install
 start_node "$FOLLOWER"
-check caught_up_by_snapshot poll_until 300 same_state "${SITES[@]}"
+check caught_up_by_snapshot poll_until 300 same_size $((1 + CATCHUP_RECORDS)) "${SITES[@]}"
 check ledger_size_all_records test "${STATE%% *}" -eq $((1 + CATCHUP_RECORDS))
 check snapshot_installed_metric poll_until 30 metric_at_least "$FOLLOWER" siteledger_snapshot_installed_total 1
 check snapshot_received_metric metric_at_least "$FOLLOWER" siteledger_snapshot_received_total 1

@@ -69,7 +69,7 @@ check status_answered_during_burst test "$(grep -vc FAIL status.leader)" -ge 10 
 check status_never_unanswered test "$(cat status.leader status.follower | grep -c FAIL)" -eq 0
 mid_persist() { awk '$1 > $2 { n++ } END { print n + 0 }' status.leader status.follower; }
 check status_answered_mid_persist test "$(mid_persist)" -ge 1
-check burst_replicas_agree poll_until 300 same_state "${SITES[@]}"
+check burst_replicas_agree poll_until 300 same_size $((3 * 2 * BURST_RECORDS)) "${SITES[@]}"
 check burst_ledger_size test "${STATE%% *}" -eq $((3 * 2 * BURST_RECORDS))
 
 # --- 2. a record with a bad signature is refused before it is proposed

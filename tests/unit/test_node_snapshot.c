@@ -265,27 +265,38 @@ static void test_assembly_inconsistent_chunk_is_refused(void)
 	CHECK_INT_EQ(node_snap_assembly_offer(&a, FROM, &c, 1001, &why), NODE_SNAP_REFUSED);
 }
 
-static void test_config_compact_every(void)
+/* The base configuration plus one line. */
+static int parse_with(const char *line_text, struct node_config *c, unsigned *line)
 {
 	const char base[] = "id = 1\nsite = a\ndata = /d\nkey = /k\npeer_listen = tcp://127.0.0.1:1\n"
 			    "client_listen = tcp://127.0.0.1:2\n";
 	char text[512];
+	struct sl_error_detail d = { "" };
+	snprintf(text, sizeof text, "%s%s\n", base, line_text);
+	return node_config_parse(text, strlen(text), NULL, c, line, &d);
+}
+
+static void test_config_compact_every(void)
+{
+	char text[64];
 	struct node_config c;
 	unsigned line = 0;
-	struct sl_error_detail d = { "" };
-	REQUIRE(node_config_parse(base, strlen(base), NULL, &c, &line, &d) == 0);
+	REQUIRE(parse_with("", &c, &line) == 0);
 	CHECK_INT_EQ(c.compact_every, NODE_COMPACT_EVERY_DEFAULT);
-	snprintf(text, sizeof text, "%scompact_every = 0\n", base);
-	REQUIRE(node_config_parse(text, strlen(text), NULL, &c, &line, &d) == 0);
+	CHECK_INT_EQ(c.compact_keep, NODE_COMPACT_KEEP_DEFAULT); /* the tail a compaction leaves (D29) */
+	REQUIRE(parse_with("compact_every = 0", &c, &line) == 0);
 	CHECK_INT_EQ(c.compact_every, 0);
-	snprintf(text, sizeof text, "%scompact_every = 25\n", base);
-	REQUIRE(node_config_parse(text, strlen(text), NULL, &c, &line, &d) == 0);
+	REQUIRE(parse_with("compact_every = 25", &c, &line) == 0);
 	CHECK_INT_EQ(c.compact_every, 25);
-	snprintf(text, sizeof text, "%scompact_every = %u\n", base, (unsigned)NODE_COMPACT_EVERY_MAX + 1);
-	CHECK_INT_EQ(node_config_parse(text, strlen(text), NULL, &c, &line, &d), SL_EINVAL);
+	snprintf(text, sizeof text, "compact_every = %u", (unsigned)NODE_COMPACT_EVERY_MAX + 1);
+	CHECK_INT_EQ(parse_with(text, &c, &line), SL_EINVAL);
 	CHECK_INT_EQ(line, 7);
-	snprintf(text, sizeof text, "%scompact_every = -1\n", base);
-	CHECK_INT_EQ(node_config_parse(text, strlen(text), NULL, &c, &line, &d), SL_EINVAL);
+	CHECK_INT_EQ(parse_with("compact_every = -1", &c, &line), SL_EINVAL);
+	REQUIRE(parse_with("compact_keep = 0", &c, &line) == 0);
+	CHECK_INT_EQ(c.compact_keep, 0);
+	snprintf(text, sizeof text, "compact_keep = %u", (unsigned)REPLICA_COMPACT_KEEP_MAX + 1);
+	CHECK_INT_EQ(parse_with(text, &c, &line), SL_EINVAL);
+	CHECK_INT_EQ(line, 7);
 }
 
 static const struct test_case cases[] = {

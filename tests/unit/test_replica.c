@@ -45,7 +45,7 @@ struct world {
 	int last_outcome[NODES + 1];
 	int snapshots[NODES + 1];
 	uint64_t nonce;
-	uint64_t compact_every;
+	uint64_t compact_every, compact_keep, compact_bytes;
 	/* the durable node (durable_node): its cycles, and a copy of its data file after each sync */
 	uint64_t persisted[NODES + 1];
 	uint64_t undoable_cycles;   /* cycles that committed without a sync */
@@ -187,14 +187,19 @@ static int node_open(struct world *w, uint64_t id)
 	cfg.store = (struct store_options){ .map_bytes = 64ull << 20, .no_sync = id != durable_node };
 	cfg.verify_threads = 1;
 	cfg.compact_every = w->compact_every;
+	cfg.compact_keep = w->compact_keep;
+	cfg.compact_bytes = w->compact_bytes;
 	return replica_open(&cfg, &w->rp[id]);
 }
 
-static int world_open(struct world *w, uint64_t compact_every)
+/* Compaction (replica.h rule 8): every, keep and bytes as replica_config's. */
+static int world_open_compacting(struct world *w, uint64_t compact_every, uint64_t keep, uint64_t bytes)
 {
 	memset(w, 0, sizeof *w);
 	current_world = w;
 	w->compact_every = compact_every;
+	w->compact_keep = keep;
+	w->compact_bytes = bytes;
 	if (crypto_init() != 0 || test_tmpdir(w->root) != 0)
 		return -1;
 	for (uint64_t i = 1; i <= NODES; i++)
@@ -219,6 +224,11 @@ static int world_open(struct world *w, uint64_t compact_every)
 			return -1;
 	}
 	return 0;
+}
+
+static int world_open(struct world *w, uint64_t compact_every)
+{
+	return world_open_compacting(w, compact_every, 0, 0);
 }
 
 static void world_close(struct world *w)
@@ -433,11 +443,12 @@ static void test_replica_cluster_commits(void)
 	free(w);
 }
 
-/* Three replicas compacting every 4 entries, node 1 leading; NULL when that fails. */
-static struct world *compacting_world(void)
+/* Three replicas compacting every 4 entries (keeping `keep`, or when the log holds `bytes`), node 1
+ * leading; NULL when that fails. */
+static struct world *compacting_world(uint64_t keep, uint64_t bytes)
 {
 	struct world *w = calloc(1, sizeof *w);
-	if (w == NULL || world_open(w, 4) != 0 || world_run(w, 2, false) != 0 ||
+	if (w == NULL || world_open_compacting(w, 4, keep, bytes) != 0 || world_run(w, 2, false) != 0 ||
 	    raft_campaign(replica_raft(w->rp[1])) != 0 || world_run(w, 6, false) != 0 || leader_of(w) != 1) {
 		free(w);
 		return NULL;
@@ -447,7 +458,7 @@ static struct world *compacting_world(void)
 
 static void test_replica_snapshot_catch_up(void)
 {
-	struct world *w = compacting_world();
+	struct world *w = compacting_world(0, 0);
 	REQUIRE(w != NULL);
 	replica_close(w->rp[3]); /* down while the others move past the compaction point */
 	w->rp[3] = NULL;
@@ -484,7 +495,7 @@ static int capped_write(void *ctx, const uint8_t *bytes, size_t len)
  * first error. */
 static void test_replica_snapshot_write(void)
 {
-	struct world *w = compacting_world();
+	struct world *w = compacting_world(0, 0);
 	REQUIRE(w != NULL);
 	REQUIRE(propose_serials(w, 1, 0, 12) == 0);
 	struct sl_buf whole;
@@ -508,6 +519,45 @@ static void test_replica_snapshot_write(void)
 	point.index = 0; /* never compacted */
 	CHECK_INT_EQ(replica_snapshot_write(replica_store(w->rp[1]), &point, capped_write, &k, &meta2), SL_ENOENT);
 	sl_buf_free(&whole);
+	world_close(w);
+	free(w);
+}
+
+/* Rule 8: a compaction that keeps 16 entries lets a follower down for fewer catch up from the
+ * log; a log holding compact_bytes is compacted whatever the count. */
+static void test_replica_compaction_keeps_a_tail(void)
+{
+	struct world *w = compacting_world(16, 0);
+	REQUIRE(w != NULL);
+	REQUIRE(propose_serials(w, 1, 0, 24) == 0);
+	struct raft_status st;
+	raft_status_get(replica_raft(w->rp[1]), &st);
+	CHECK(st.snapshot.index > 0);				 /* compacted ... */
+	CHECK(st.snapshot.index + 16 <= st.applied);		 /* ... keeping the tail */
+	CHECK(st.snapshot.index + 16 + 4 > st.applied);	 /* and not lazily */
+	struct store_raft_applied down;
+	replica_applied_get(w->rp[3], &down);
+	replica_close(w->rp[3]);
+	w->rp[3] = NULL;
+	REQUIRE(propose_serials(w, 1, 24, 10) == 0);
+	raft_status_get(replica_raft(w->rp[1]), &st);
+	CHECK(st.snapshot.index > down.index - 10); /* it compacted meanwhile */
+	CHECK(st.first_index <= down.index + 1);    /* yet the log still holds what node 3 lacks */
+	REQUIRE(node_open(w, 3) == 0);
+	REQUIRE(world_run(w, 30, true) == 0);
+	same_state(w, 1, 3);
+	CHECK_INT_EQ(w->snapshots[3], 0); /* caught up from the log */
+	world_close(w);
+	free(w);
+
+	w = compacting_world(0, 1); /* compact_every 4 would wait; one byte in the log is enough */
+	REQUIRE(w != NULL);
+	raft_status_get(replica_raft(w->rp[1]), &st);
+	uint64_t before = st.snapshot.index;
+	REQUIRE(propose_serials(w, 1, 0, 2) == 0);
+	raft_status_get(replica_raft(w->rp[1]), &st);
+	CHECK(st.snapshot.index > before);
+	CHECK(st.snapshot.index + 1 >= st.applied); /* nothing kept */
 	world_close(w);
 	free(w);
 }
@@ -589,6 +639,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_replica_cluster_commits),
 	TEST_CASE(test_replica_snapshot_catch_up),
 	TEST_CASE(test_replica_snapshot_write),
+	TEST_CASE(test_replica_compaction_keeps_a_tail),
 	TEST_CASE(test_replica_failed_commit),
 	TEST_CASE(test_replica_undone_apply_cycle),
 };
