@@ -92,6 +92,7 @@ static int node_open(struct sim *sim, struct sim_node *node)
 	cfg.store = (struct store_options){ .map_bytes = SIM_MAP_BYTES, .no_sync = true };
 	cfg.verify_threads = 1;
 	cfg.compact_every = SIM_COMPACT_EVERY;
+	cfg.compact_keep = sim->opt.seed % 2 == 1 ? SIM_COMPACT_KEEP : 0; /* both ways of compacting, by seed */
 	int rc = replica_open(&cfg, &node->rp);
 	if (rc == 0) {
 		struct store_raft_applied a;

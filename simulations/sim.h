@@ -37,6 +37,7 @@
 #define SIM_HEARTBEAT_TICKS 1
 #define SIM_MSG_BYTES 512	   /* raft_config.max_msg_bytes: entry data per append */
 #define SIM_COMPACT_EVERY 48	   /* raft entries between compactions: followers fall behind it */
+#define SIM_COMPACT_KEEP 12	   /* the tail a compaction keeps (D29), in odd seeds; none in even ones */
 #define SIM_NET_MSGS_MAX 65536	   /* in flight; more are dropped (counted as loss) */
 #define SIM_REQS_MAX 65536	   /* client requests in one run */
 #define SIM_PENDING_MAX 512	   /* records waiting at one leader for the next proposal */
