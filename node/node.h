@@ -320,7 +320,14 @@ void node_queries_close(struct node *n); /* after the loop ended */
 #define NODE_SNAP_KIND_ACK 0x82u
 #define NODE_SNAP_FLAG_LAST 0x01u
 
-enum node_snap_ack_status { NODE_SNAP_ACK_PROGRESS = 0, NODE_SNAP_ACK_COMPLETE = 1, NODE_SNAP_ACK_REFUSED = 2 };
+/* HOLDS (D30): the answer to the first chunk of a whole export, whose `next` is the number of
+ * ledger entries the follower holds; the leader then ships only the suffix it lacks. */
+enum node_snap_ack_status {
+	NODE_SNAP_ACK_PROGRESS = 0,
+	NODE_SNAP_ACK_COMPLETE = 1,
+	NODE_SNAP_ACK_REFUSED = 2,
+	NODE_SNAP_ACK_HOLDS = 3
+};
 
 struct node_snap_chunk {
 	uint8_t flags;		/* NODE_SNAP_FLAG_LAST on the chunk that ends at total */

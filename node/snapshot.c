@@ -64,6 +64,12 @@ struct snap_out {
 	uint64_t done_index, done_term, done_ms; /* the last transfer that succeeded, and when */
 	bool corrupt;		 /* test fault: damage the first chunk */
 	bool waiting;		 /* asked for while the export ran: msg starts once it is done */
+	/* D30: a whole export goes out one chunk at a time until the follower's first ack says how
+	 * many entries it holds; a suffix then starts at `from` in the export, after `head` */
+	bool probing;
+	bool suffix;
+	size_t from;
+	uint8_t head[REPLICA_SNAPSHOT_SUFFIX_HEADER_BYTES];
 };
 
 /* One export on the thread pool. The worker touches only this job (and the store through its own
@@ -101,6 +107,7 @@ struct node_snapshot {
 	struct snap_export *exporting; /* the export under way, NULL when none */
 	struct snap_out out[NODE_PEERS_MAX]; /* by peer index */
 	uint8_t *chunk; /* one encoded chunk (chunk_cap bytes) */
+	uint8_t *stage; /* a suffix's first chunk: its head, then the export's bytes (D30) */
 	size_t chunk_cap;
 	uint64_t transfer_last;
 	unsigned fault_corrupt;
@@ -319,13 +326,27 @@ static int export_start(struct node *n, const struct raft_snapshot_meta *meta)
 	return 0;
 }
 
+/* The bytes [sent, sent + len) of transfer o: the export's, or a suffix's (its head, then the
+ * export's entries from o->from), which only the first chunk assembles in s->stage. */
+static const uint8_t *out_bytes(struct node_snapshot *s, const struct snap_out *o, size_t len)
+{
+	if (!o->suffix)
+		return s->blob + o->sent;
+	if (o->sent >= sizeof o->head)
+		return s->blob + o->from + (o->sent - sizeof o->head);
+	size_t head = sizeof o->head - (size_t)o->sent;
+	memcpy(s->stage, o->head + o->sent, head);
+	memcpy(s->stage + head, s->blob + o->from, len - head);
+	return s->stage;
+}
+
 /* Send chunks of transfer i while its window and the peer's queue have room. */
 static void out_pump(struct node *n, size_t i)
 {
 	struct node_snapshot *s = n->snapshot;
 	struct snap_out *o = &s->out[i];
 	const struct node_peer *p = &n->peers[i];
-	while (o->active && o->sent < o->total &&
+	while (o->active && o->sent < o->total && !(o->probing && o->sent > 0) &&
 	       o->sent - o->acked < (uint64_t)NODE_SNAP_WINDOW_CHUNKS * NODE_SNAP_CHUNK_BYTES_MAX) {
 		uint64_t left = o->total - o->sent;
 		size_t len = left < NODE_SNAP_CHUNK_BYTES_MAX ? (size_t)left : NODE_SNAP_CHUNK_BYTES_MAX;
@@ -334,7 +355,7 @@ static void out_pump(struct node *n, size_t i)
 		if (p->queue_count >= NODE_PEER_QUEUE_MSGS_MAX / 2 ||
 		    p->queue_bytes + encoded + NODE_PEER_ENVELOPE_BYTES > NODE_PEER_QUEUE_BYTES_MAX / 2)
 			return; /* resumes on the next ack or tick, as the queue drains */
-		const uint8_t *data = s->blob + o->sent;
+		const uint8_t *data = out_bytes(s, o, len);
 		if (o->sent == o->hashed) { /* first time out: chunks start at multiples of the size */
 			crypto_sha256_stream_update(&o->hash, data, len);
 			o->hashed += len;
@@ -432,7 +453,7 @@ static void out_start(struct node *n, size_t i)
 	*o = (struct snap_out){ .active = true, .to = o->to, .transfer = transfer_id_next(n), .msg = msg,
 				.total = s->blob_len, .started_ms = now_ms(n), .progress_ms = now_ms(n),
 				.retry_after_ms = o->retry_after_ms, .done_index = o->done_index,
-				.done_term = o->done_term, .done_ms = o->done_ms };
+				.done_term = o->done_term, .done_ms = o->done_ms, .probing = true };
 	crypto_sha256_stream_init(&o->hash);
 	if (s->fault_corrupt > 0) {
 		s->fault_corrupt--;
@@ -461,6 +482,43 @@ static void out_complete(struct node *n, size_t i)
 	out_end(n, i, true, true, "");
 }
 
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* The follower holds `held` ledger entries (D30): when they are a prefix of the export, ship the
+ * suffix it lacks instead, as a new transfer; otherwise the whole export goes on (a follower
+ * holding more than the export diverged, and its install will say so). */
+static void out_holds(struct node *n, size_t i, uint64_t held)
+{
+	struct node_snapshot *s = n->snapshot;
+	struct snap_out *o = &s->out[i];
+	if (!o->probing)
+		return;
+	o->probing = false;
+	uint64_t entries = le64(s->blob + 24); /* the export's ledger_seq (replica/snapshot.c) */
+	size_t from = 0;
+	if (held == 0 || held > entries || replica_snapshot_entry_offset(s->blob, s->blob_len, held + 1, &from) != 0 ||
+	    replica_snapshot_suffix_header(s->blob, s->blob_len, held + 1, o->head) != 0) {
+		out_pump(n, i);
+		return;
+	}
+	o->suffix = true;
+	o->from = from;
+	o->transfer = transfer_id_next(n);
+	o->total = sizeof o->head + (s->blob_len - from);
+	o->sent = o->acked = o->hashed = 0;
+	o->progress_ms = now_ms(n);
+	crypto_sha256_stream_init(&o->hash);
+	node_log("info", "snapshot transfer narrowed to a suffix", "peer=%s holds=%" PRIu64 " entries=%" PRIu64
+		 " bytes=%" PRIu64 " transfer=%" PRIu64, n->peers[i].config->name, held, entries, o->total, o->transfer);
+	out_pump(n, i);
+}
+
 static void ack_receive(struct node *n, struct node_peer *p, const uint8_t *bytes, size_t len)
 {
 	struct node_snap_ack a;
@@ -471,6 +529,13 @@ static void ack_receive(struct node *n, struct node_peer *p, const uint8_t *byte
 	}
 	int i = peer_index(n, p->config->id);
 	struct snap_out *o = i >= 0 ? &n->snapshot->out[i] : NULL;
+	if (o != NULL && o->active && o->to == p->config->id && a.transfer == o->transfer &&
+	    a.status == NODE_SNAP_ACK_HOLDS) {
+		out_holds(n, (size_t)i, a.next); /* next counts entries here, not bytes */
+		return;
+	}
+	if (o != NULL && o->active && a.transfer == o->transfer)
+		o->probing = false; /* a follower that does not say what it holds gets the whole export */
 	if (o == NULL || !o->active || o->to != p->config->id || a.transfer != o->transfer || a.next > o->sent) {
 		n->metrics.snapshot.chunks_ignored_total++; /* an old transfer's, or beyond what was sent */
 		return;
@@ -614,6 +679,14 @@ static void chunk_taken(struct node *n, struct node_peer *p, const struct node_s
 		return;
 	}
 	n->metrics.snapshot.bytes_received_total += c->len;
+	uint64_t first = 0;
+	struct store_raft_applied own;
+	replica_applied_get(n->rp, &own);
+	if (verdict == NODE_SNAP_ACCEPTED && c->offset == 0 && own.ledger_seq > 0 &&
+	    replica_snapshot_first_seq(c->data, c->len, &first) == 0 && first == 1) {
+		ack_send(n, from, NODE_SNAP_ACK_HOLDS, c->transfer, own.ledger_seq); /* D30: the suffix will do */
+		return;
+	}
 	if (verdict == NODE_SNAP_ACCEPTED) {
 		ack_send(n, from, NODE_SNAP_ACK_PROGRESS, c->transfer, s->in.next);
 		return;
@@ -695,6 +768,17 @@ void node_snapshot_step(struct node *n, const struct raft_msg *msg)
 			n->metrics.snapshot.chunks_ignored_total++; /* no data for it (yet): the leader retries */
 		return;
 	}
+	uint64_t first = 0;
+	struct store_raft_applied own;
+	replica_applied_get(n->rp, &own);
+	if (replica_snapshot_first_seq(s->staged.data, s->staged.len, &first) != 0 ||
+	    (first != 1 && first != own.ledger_seq + 1)) {
+		node_log("warn", "staged snapshot dropped", "index=%" PRIu64 " first_seq=%" PRIu64 " ledger_size=%" PRIu64
+			 " why=\"a suffix that does not start after this ledger\"", s->staged.index, first, own.ledger_seq);
+		map_release(&s->staged); /* installing it would fail the cycle: the leader sends again */
+		n->metrics.snapshot.chunks_ignored_total++;
+		return;
+	}
 	s->installing = s->staged; /* pinned for the storage thread (node.h rule 3) */
 	memset(&s->staged, 0, sizeof s->staged);
 	int rc = raft_step(replica_raft(n->rp), msg);
@@ -773,10 +857,12 @@ int node_snapshot_open(struct node *n)
 		return SL_ENOMEM;
 	s->chunk_cap = node_snap_chunk_encoded_bytes(NODE_SNAP_CHUNK_BYTES_MAX, true);
 	s->chunk = malloc(s->chunk_cap);
+	s->stage = malloc(NODE_SNAP_CHUNK_BYTES_MAX);
 	int len = snprintf(s->partial_path, sizeof s->partial_path, "%s/%s", n->config.data_dir, SNAP_PARTIAL_NAME);
-	if (s->chunk == NULL || len < 0 || (size_t)len >= sizeof s->partial_path) {
-		int rc = s->chunk == NULL ? SL_ENOMEM : SL_ELIMIT;
+	if (s->chunk == NULL || s->stage == NULL || len < 0 || (size_t)len >= sizeof s->partial_path) {
+		int rc = s->chunk == NULL || s->stage == NULL ? SL_ENOMEM : SL_ELIMIT;
 		free(s->chunk);
+		free(s->stage);
 		free(s);
 		return rc;
 	}
@@ -811,6 +897,7 @@ void node_snapshot_close(struct node *n)
 	map_release(&s->installing);
 	blob_release(s);
 	free(s->chunk); /* no export is left: the loop ran until its after-work callback */
+	free(s->stage);
 	free(s);
 	n->snapshot = NULL;
 }

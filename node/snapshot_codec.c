@@ -138,7 +138,7 @@ int node_snap_chunk_decode(const uint8_t *bytes, size_t len, struct node_snap_ch
 
 void node_snap_ack_encode(const struct node_snap_ack *a, uint8_t out[NODE_SNAP_ACK_BYTES])
 {
-	assert(a->status <= NODE_SNAP_ACK_REFUSED);
+	assert(a->status <= NODE_SNAP_ACK_HOLDS);
 	out[0] = NODE_SNAP_KIND_ACK;
 	out[1] = ACK_VERSION;
 	out[2] = a->status;
@@ -160,7 +160,7 @@ int node_snap_ack_decode(const uint8_t *bytes, size_t len, struct node_snap_ack 
 	a->status = bytes[2];
 	a->transfer = get_u64(bytes + 3);
 	a->next = get_u64(bytes + 11);
-	if (a->status > NODE_SNAP_ACK_REFUSED || a->transfer == 0 || a->next > REPLICA_SNAPSHOT_BYTES_MAX)
+	if (a->status > NODE_SNAP_ACK_HOLDS || a->transfer == 0 || a->next > REPLICA_SNAPSHOT_BYTES_MAX)
 		return SL_EVALUE;
 	return 0;
 }

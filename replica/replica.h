@@ -214,6 +214,21 @@ int replica_snapshot_export(replica *rp, struct sl_buf *out, struct raft_snapsho
  * ledger below a compaction point never changes). write gets the bytes in order and returns 0 or
  * a negative code, which stops the export and is returned. */
 const struct store_raft_compaction *replica_snapshot_point(const replica *rp);
+/* Suffixes (D30): what a receiver holding first_seq - 1 entries lacks is the suffix header then
+ * the export's entries from first_seq on (their bytes as in the export). replica_snapshot_suffix_header
+ * builds the header from an export's first REPLICA_SNAPSHOT_SUFFIX_HEADER_BYTES - 8 bytes;
+ * replica_snapshot_first_seq reads where shipped data starts: 1 for a whole export, first_seq for
+ * a suffix (SL_EINVAL: neither). Installing a suffix that does not start right after the
+ * receiver's last entry fails the cycle: check it first. */
+#define REPLICA_SNAPSHOT_SUFFIX_HEADER_BYTES (8 + 5 * 8 + REPLICA_HASH_BYTES)
+int replica_snapshot_suffix_header(const uint8_t *export_header, size_t len, uint64_t first_seq,
+				   uint8_t out[REPLICA_SNAPSHOT_SUFFIX_HEADER_BYTES]);
+int replica_snapshot_first_seq(const uint8_t *data, size_t len, uint64_t *first);
+/* The suffix of a whole export for a receiver holding `held` entries (1..ledger_seq), appended to
+ * out (the simulator and tests; a node streams the export's bytes after the header instead). */
+int replica_snapshot_suffix(const uint8_t *data, size_t len, uint64_t held, struct sl_buf *out);
+/* Where entry seq starts in a whole export (seq = ledger_seq + 1: its end). SL_EINVAL, SL_ETRUNCATED. */
+int replica_snapshot_entry_offset(const uint8_t *data, size_t len, uint64_t seq, size_t *offset);
 int replica_snapshot_write(store *st, const struct store_raft_compaction *point,
 			   int (*write)(void *ctx, const uint8_t *bytes, size_t len), void *ctx,
 			   struct raft_snapshot_meta *meta_out);

@@ -3,7 +3,12 @@
  * Export format (fixed little-endian integers; siteledgerd streams it between processes, node/snapshot.c):
  *     "slsnap1\0" | index u64 | term u64 | ledger_seq u64 | ledger_time_ms u64 | hash[32] |
  *     ledger_seq times: { length u32 | entry bytes }            (integers little-endian)
+ * Suffix format (D30: what a receiver holding first_seq - 1 entries lacks):
+ *     "slsnap2\0" | the same five fields | first_seq u64 | entries first_seq..ledger_seq, as above
  * Install (receiver, inside the cycle's transaction):
+ *  0. a suffix must start right after the receiver's last entry (replica_snapshot_first_seq lets
+ *     the caller check that before it hands the data over); the running hash then continues from
+ *     the receiver's own, so step 3 also proves the receiver's entries equal the sender's;
  *  1. entries it already holds must equal the shipped ones byte for byte;
  *  2. the others are re-applied one record at a time at the entry's ledger time — apply is
  *     deterministic (ledger/apply.h), so the entry it writes must equal the shipped entry;
@@ -22,7 +27,9 @@
 #include <string.h>
 
 #define SNAP_MAGIC "slsnap1"
+#define SNAP_SUFFIX_MAGIC "slsnap2"
 #define SNAP_HEADER_BYTES (8 + 4 * 8 + REPLICA_HASH_BYTES)
+_Static_assert(SNAP_HEADER_BYTES + 8 == REPLICA_SNAPSHOT_SUFFIX_HEADER_BYTES, "a suffix header adds first_seq");
 
 void replica_hash_step(uint8_t hash[REPLICA_HASH_BYTES], const uint8_t *entry, size_t len)
 {
@@ -130,6 +137,61 @@ int replica_snapshot_export(replica *rp, struct sl_buf *out, struct raft_snapsho
 	return replica_snapshot_write(rp->st, &rp->snap, buf_write, out, meta_out);
 }
 
+static int snap_next(const uint8_t **p, const uint8_t *end, const uint8_t **entry, size_t *len);
+
+int replica_snapshot_first_seq(const uint8_t *data, size_t len, uint64_t *first)
+{
+	if (len >= SNAP_HEADER_BYTES && memcmp(data, SNAP_MAGIC, 8) == 0) {
+		*first = 1;
+		return 0;
+	}
+	if (len < REPLICA_SNAPSHOT_SUFFIX_HEADER_BYTES || memcmp(data, SNAP_SUFFIX_MAGIC, 8) != 0)
+		return SL_EINVAL;
+	*first = get_u64(data + SNAP_HEADER_BYTES);
+	return *first >= 2 && *first <= get_u64(data + 24) + 1 ? 0 : SL_EINVAL;
+}
+
+int replica_snapshot_entry_offset(const uint8_t *data, size_t len, uint64_t seq, size_t *offset)
+{
+	if (len < SNAP_HEADER_BYTES || memcmp(data, SNAP_MAGIC, 8) != 0 || seq == 0 || seq > get_u64(data + 24) + 1)
+		return SL_EINVAL;
+	const uint8_t *p = data + SNAP_HEADER_BYTES, *end = data + len;
+	for (uint64_t s = 1; s < seq; s++) {
+		const uint8_t *entry;
+		size_t n;
+		int rc = snap_next(&p, end, &entry, &n);
+		if (rc != 0)
+			return rc;
+	}
+	*offset = (size_t)(p - data);
+	return 0;
+}
+
+int replica_snapshot_suffix(const uint8_t *data, size_t len, uint64_t held, struct sl_buf *out)
+{
+	uint8_t head[REPLICA_SNAPSHOT_SUFFIX_HEADER_BYTES];
+	size_t from = 0;
+	int rc = replica_snapshot_entry_offset(data, len, held + 1, &from);
+	if (rc == 0)
+		rc = replica_snapshot_suffix_header(data, len, held + 1, head);
+	if (rc == 0)
+		rc = sl_buf_append(out, head, sizeof head);
+	return rc == 0 ? sl_buf_append(out, data + from, len - from) : rc;
+}
+
+int replica_snapshot_suffix_header(const uint8_t *export_header, size_t len, uint64_t first_seq,
+				   uint8_t out[REPLICA_SNAPSHOT_SUFFIX_HEADER_BYTES])
+{
+	if (len < SNAP_HEADER_BYTES || memcmp(export_header, SNAP_MAGIC, 8) != 0 || first_seq < 2 ||
+	    first_seq > get_u64(export_header + 24) + 1)
+		return SL_EINVAL;
+	memcpy(out, SNAP_SUFFIX_MAGIC, 8);
+	memcpy(out + 8, export_header + 8, SNAP_HEADER_BYTES - 8);
+	for (int i = 0; i < 8; i++)
+		out[SNAP_HEADER_BYTES + i] = (uint8_t)(first_seq >> (8 * i));
+	return 0;
+}
+
 __attribute__((format(printf, 2, 3))) static int diverged(const struct replica_hooks *hooks, const char *format, ...);
 static int diverged(const struct replica_hooks *hooks, const char *format, ...)
 {
@@ -185,8 +247,8 @@ static int snap_reapply(replica *rp, store_txn *txn, uint64_t seq, const uint8_t
 	return 0;
 }
 
-static int snap_ledger(replica *rp, store_txn *txn, const uint8_t *p, const uint8_t *end, uint64_t seq_total,
-		       const struct replica_hooks *hooks, struct store_raft_applied *applied)
+static int snap_ledger(replica *rp, store_txn *txn, const uint8_t *p, const uint8_t *end, uint64_t first,
+		       uint64_t seq_total, const struct replica_hooks *hooks, struct store_raft_applied *applied)
 {
 	uint64_t own = 0;
 	int rc = store_ledger_count(txn, &own);
@@ -195,7 +257,9 @@ static int snap_ledger(replica *rp, store_txn *txn, const uint8_t *p, const uint
 	if (own > seq_total || own != applied->ledger_seq)
 		return diverged(hooks, "ledger holds %llu entries, snapshot %llu", (unsigned long long)own,
 				(unsigned long long)seq_total);
-	for (uint64_t seq = 1; rc == 0 && seq <= seq_total; seq++) {
+	if (first != 1 && first != own + 1)
+		return SL_EINVAL; /* step 0: the caller hands over only a suffix that starts here */
+	for (uint64_t seq = first; rc == 0 && seq <= seq_total; seq++) {
 		const uint8_t *bytes;
 		size_t len;
 		rc = snap_next(&p, end, &bytes, &len);
@@ -229,13 +293,15 @@ int replica_snapshot_install(replica *rp, store_txn *txn, const struct raft_snap
 	int rc = hooks->snapshot_data(hooks->ctx, meta, &data, &len);
 	if (rc != 0)
 		return rc;
-	if (data == NULL || len < SNAP_HEADER_BYTES || len > REPLICA_SNAPSHOT_BYTES_MAX ||
-	    memcmp(data, SNAP_MAGIC, 8) != 0)
+	uint64_t first = 0;
+	if (data == NULL || len > REPLICA_SNAPSHOT_BYTES_MAX || replica_snapshot_first_seq(data, len, &first) != 0)
 		return SL_EINVAL;
 	if (get_u64(data + 8) != meta->index || get_u64(data + 16) != meta->term)
 		return SL_EINVAL;
 	uint64_t seq_total = get_u64(data + 24);
-	rc = snap_ledger(rp, txn, data + SNAP_HEADER_BYTES, data + len, seq_total, hooks, applied);
+	size_t header = first == 1 && memcmp(data, SNAP_MAGIC, 8) == 0 ? SNAP_HEADER_BYTES
+								       : REPLICA_SNAPSHOT_SUFFIX_HEADER_BYTES;
+	rc = snap_ledger(rp, txn, data + header, data + len, first, seq_total, hooks, applied);
 	if (rc != 0)
 		return rc;
 	if (memcmp(applied->state_hash, data + 40, REPLICA_HASH_BYTES) != 0)

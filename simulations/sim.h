@@ -145,7 +145,7 @@ struct sim_node {
 	size_t pending_count;
 	struct sim_proposal *proposals;
 	size_t proposals_count;
-	uint8_t *snap; /* last snapshot received, for the install */
+	uint8_t *snap; /* last snapshot received, for the install (odd seeds: cut to a suffix there) */
 	size_t snap_len;
 	uint64_t snap_index;
 	uint64_t applied; /* as reported by hooks.applied */

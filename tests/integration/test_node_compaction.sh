@@ -3,8 +3,8 @@
 # (docs/operations.md "Snapshots"). A three-node loopback cluster with compact_every = 8 (no tail) and a
 # test fault that makes each node corrupt the first chunk of its first snapshot transfer:
 #  1. a follower is killed (-9), the others record enough that the leader compacts past it;
-#  2. it restarts: the first transfer is refused by the hash check (counted), raft retries, the
-#     second one installs; every node then has the same ledger size and state hash, and the
+#  2. it restarts: it says how many entries it holds and is sent only the suffix it lacks (D30); the
+#     first transfer is refused by the hash check (counted), raft retries, the second one installs; every node then has the same ledger size and state hash, and the
 #     caught-up node answers status, history and restarts from its compaction point;
 #  3. the same follower's ledger is tampered with while it is down (a record applied to its data
 #     directory outside raft); after the leader compacts past it again, installing the snapshot
@@ -109,6 +109,12 @@ check installed_logged grep -q 'msg="snapshot installed"' "$FOLLOWER.log"
 check no_partial_file_left test ! -e "cluster/$FOLLOWER/data/snapshot.partial"
 # the leader exported on its thread pool into a file it mapped and unlinked (D28)
 check leader_logged_export grep -q 'msg="snapshot exported".*bytes=[1-9]' "$LEADER.log"
+# the follower held its first entries: it was sent only the suffix it lacked (D30)
+narrowed() { grep 'msg="snapshot transfer narrowed to a suffix"' "$LEADER.log" | tail -1; }
+check leader_sent_a_suffix eval 'narrowed | grep -q "holds=[1-9]"'
+exported_bytes=$(grep 'msg="snapshot exported"' "$LEADER.log" | tail -1 | sed -n 's/.* bytes=\([0-9]*\).*/\1/p')
+suffix_bytes=$(narrowed | sed -n 's/.* bytes=\([0-9]*\).*/\1/p')
+check suffix_smaller_than_export test "${suffix_bytes:-0}" -gt 0 -a "${suffix_bytes:-0}" -lt "${exported_bytes:-0}"
 check no_export_file_left test ! -e "cluster/$LEADER/data/snapshot.out"
 expect_exit 0 status_on_caught_up_node sl status --node "${ADDR[$FOLLOWER]}" --key cluster/keys/mfg.key --json \
 	"(01)$GTIN(21)S5-000000000000007"

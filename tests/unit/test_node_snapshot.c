@@ -155,7 +155,11 @@ static void test_ack_codec(void)
 	CHECK_INT_EQ(b.next, 99);
 	CHECK_INT_EQ(node_snap_ack_decode(bytes, NODE_SNAP_ACK_BYTES - 1, &b), SL_ETRUNCATED);
 	CHECK_INT_EQ(node_snap_ack_decode(bytes, NODE_SNAP_ACK_BYTES + 1, &b), SL_ETRAILING);
-	bytes[2] = 3;
+	bytes[2] = NODE_SNAP_ACK_HOLDS; /* D30: entries the follower holds */
+	REQUIRE(node_snap_ack_decode(bytes, NODE_SNAP_ACK_BYTES, &b) == 0);
+	CHECK_INT_EQ(b.status, NODE_SNAP_ACK_HOLDS);
+	CHECK_INT_EQ(b.next, 99);
+	bytes[2] = NODE_SNAP_ACK_HOLDS + 1;
 	CHECK_INT_EQ(node_snap_ack_decode(bytes, NODE_SNAP_ACK_BYTES, &b), SL_EVALUE);
 	node_snap_ack_encode(&a, bytes);
 	bytes[0] = NODE_SNAP_KIND_CHUNK;
