@@ -44,6 +44,7 @@
 #define SNAP_PARTIAL_NAME "snapshot.partial"
 #define SNAP_OUT_NAME "snapshot.out"
 #define SNAP_EXPORT_BUFFER_BYTES (1u << 20) /* the export's writes to its file */
+#define SNAP_INDEX_EVERY 1024 /* the export's index: where entries 1, 1025, 2049, ... start (D30) */
 #define SNAP_FAULT_ENV "SITELEDGERD_TEST_CORRUPT_SNAPSHOTS"
 #define SNAP_FAULT_MAX 100 /* the fault countdown is for tests: a few transfers */
 
@@ -86,6 +87,8 @@ struct snap_export {
 	size_t buffered;
 	uint64_t bytes;
 	uint8_t *map; /* the finished file, mapped read-only (unlinked) */
+	size_t *index; /* where entry k * SNAP_INDEX_EVERY + 1 starts, for k < index_count */
+	size_t index_count;
 	int rc;
 	atomic_bool cancel; /* node_snapshot_cancel: stop at the next write */
 	uint64_t started_ms;
@@ -102,6 +105,8 @@ struct snap_map {
 struct node_snapshot {
 	uint8_t *blob; /* the export all transfers share: a read-only mapping of an unlinked file */
 	size_t blob_len;
+	size_t *blob_index; /* its index (struct snap_export) */
+	size_t blob_index_count;
 	struct raft_snapshot_meta blob_meta;
 	bool blob_ready;
 	struct snap_export *exporting; /* the export under way, NULL when none */
@@ -145,6 +150,9 @@ static void blob_release(struct node_snapshot *s)
 		munmap(s->blob, s->blob_len);
 	s->blob = NULL;
 	s->blob_len = 0;
+	free(s->blob_index);
+	s->blob_index = NULL;
+	s->blob_index_count = 0;
 	s->blob_ready = false;
 }
 
@@ -219,6 +227,23 @@ static int export_write(void *ctx, const uint8_t *bytes, size_t len)
 	return 0;
 }
 
+/* Where every SNAP_INDEX_EVERY-th entry starts, so finding a suffix's start on the loop thread
+ * walks at most SNAP_INDEX_EVERY lengths (D30). One pass over the mapping, here on the pool. */
+static int export_index(struct snap_export *x)
+{
+	uint64_t entries = x->point.ledger_seq;
+	size_t count = (size_t)(entries / SNAP_INDEX_EVERY) + 1;
+	x->index = malloc(count * sizeof *x->index);
+	if (x->index == NULL)
+		return SL_ENOMEM;
+	int rc = replica_snapshot_entry_offset(x->map, (size_t)x->bytes, 1, &x->index[0]);
+	for (size_t k = 1; rc == 0 && k < count; k++)
+		rc = replica_snapshot_entry_walk(x->map, (size_t)x->bytes, (uint64_t)(k - 1) * SNAP_INDEX_EVERY + 1,
+						 x->index[k - 1], (uint64_t)k * SNAP_INDEX_EVERY + 1, &x->index[k]);
+	x->index_count = count;
+	return rc;
+}
+
 static void export_work(uv_work_t *work)
 {
 	struct snap_export *x = work->data;
@@ -236,6 +261,8 @@ static void export_work(uv_work_t *work)
 		else
 			x->map = map;
 	}
+	if (rc == 0)
+		rc = export_index(x);
 	if (x->fd >= 0)
 		close(x->fd);
 	x->fd = -1;
@@ -271,14 +298,18 @@ static void export_done(uv_work_t *work, int status)
 		s->blob = x->map;
 		s->blob_len = (size_t)x->bytes;
 		s->blob_meta = x->meta;
+		s->blob_index = x->index;
+		s->blob_index_count = x->index_count;
 		s->blob_ready = true;
 		x->map = NULL;
+		x->index = NULL;
 		uv_update_time(n->loop);
 		node_log("info", "snapshot exported", "index=%" PRIu64 " term=%" PRIu64 " bytes=%zu ms=%" PRIu64,
 			 x->meta.index, x->meta.term, s->blob_len, now_ms(n) - x->started_ms);
 	}
 	if (x->map != NULL)
 		munmap(x->map, (size_t)x->bytes);
+	free(x->index);
 	free(x);
 	for (size_t i = 0; i < n->peer_count && !n->stopping; i++) {
 		struct snap_out *o = &s->out[i];
@@ -501,8 +532,10 @@ static void out_holds(struct node *n, size_t i, uint64_t held)
 		return;
 	o->probing = false;
 	uint64_t entries = le64(s->blob + 24); /* the export's ledger_seq (replica/snapshot.c) */
-	size_t from = 0;
-	if (held == 0 || held > entries || replica_snapshot_entry_offset(s->blob, s->blob_len, held + 1, &from) != 0 ||
+	size_t from = 0, k = held / SNAP_INDEX_EVERY; /* entry held + 1 is at most SNAP_INDEX_EVERY past index[k] */
+	if (held == 0 || held > entries || k >= s->blob_index_count ||
+	    replica_snapshot_entry_walk(s->blob, s->blob_len, (uint64_t)k * SNAP_INDEX_EVERY + 1, s->blob_index[k],
+					held + 1, &from) != 0 ||
 	    replica_snapshot_suffix_header(s->blob, s->blob_len, held + 1, o->head) != 0) {
 		out_pump(n, i);
 		return;

@@ -229,6 +229,9 @@ int replica_snapshot_first_seq(const uint8_t *data, size_t len, uint64_t *first)
 int replica_snapshot_suffix(const uint8_t *data, size_t len, uint64_t held, struct sl_buf *out);
 /* Where entry seq starts in a whole export (seq = ledger_seq + 1: its end). SL_EINVAL, SL_ETRUNCATED. */
 int replica_snapshot_entry_offset(const uint8_t *data, size_t len, uint64_t seq, size_t *offset);
+/* The same from a known start: entry from_seq starts at from_offset (an index of a few). */
+int replica_snapshot_entry_walk(const uint8_t *data, size_t len, uint64_t from_seq, size_t from_offset, uint64_t seq,
+				size_t *offset);
 int replica_snapshot_write(store *st, const struct store_raft_compaction *point,
 			   int (*write)(void *ctx, const uint8_t *bytes, size_t len), void *ctx,
 			   struct raft_snapshot_meta *meta_out);

@@ -153,10 +153,17 @@ int replica_snapshot_first_seq(const uint8_t *data, size_t len, uint64_t *first)
 
 int replica_snapshot_entry_offset(const uint8_t *data, size_t len, uint64_t seq, size_t *offset)
 {
-	if (len < SNAP_HEADER_BYTES || memcmp(data, SNAP_MAGIC, 8) != 0 || seq == 0 || seq > get_u64(data + 24) + 1)
+	return replica_snapshot_entry_walk(data, len, 1, SNAP_HEADER_BYTES, seq, offset);
+}
+
+int replica_snapshot_entry_walk(const uint8_t *data, size_t len, uint64_t from_seq, size_t from_offset, uint64_t seq,
+				size_t *offset)
+{
+	if (len < SNAP_HEADER_BYTES || memcmp(data, SNAP_MAGIC, 8) != 0 || seq == 0 || seq > get_u64(data + 24) + 1 ||
+	    from_seq == 0 || from_seq > seq || from_offset < SNAP_HEADER_BYTES || from_offset > len)
 		return SL_EINVAL;
-	const uint8_t *p = data + SNAP_HEADER_BYTES, *end = data + len;
-	for (uint64_t s = 1; s < seq; s++) {
+	const uint8_t *p = data + from_offset, *end = data + len;
+	for (uint64_t s = from_seq; s < seq; s++) {
 		const uint8_t *entry;
 		size_t n;
 		int rc = snap_next(&p, end, &entry, &n);

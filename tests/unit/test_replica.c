@@ -618,6 +618,13 @@ static void test_replica_snapshot_suffix(void)
 	CHECK_INT_EQ(replica_snapshot_entry_offset(whole.data, whole.len, total + 1, &end), 0);
 	CHECK(end == whole.len);
 	CHECK_INT_EQ(replica_snapshot_entry_offset(whole.data, whole.len, total + 2, &end), SL_EINVAL);
+	size_t walked = 0; /* from a known start (a node's index of the export) */
+	CHECK_INT_EQ(replica_snapshot_entry_walk(whole.data, whole.len, 2, at2, total + 1, &walked), 0);
+	CHECK(walked == end);
+	CHECK_INT_EQ(replica_snapshot_entry_walk(whole.data, whole.len, 2, at2, 2, &walked), 0);
+	CHECK(walked == at2);
+	CHECK_INT_EQ(replica_snapshot_entry_walk(whole.data, whole.len, 3, at2, 2, &walked), SL_EINVAL);
+	CHECK_INT_EQ(replica_snapshot_entry_walk(whole.data, whole.len, 2, whole.len + 1, 3, &walked), SL_EINVAL);
 	CHECK_INT_EQ(replica_snapshot_entry_offset(whole.data, whole.len - 1, total + 1, &end), SL_ETRUNCATED);
 	uint8_t head[REPLICA_SNAPSHOT_SUFFIX_HEADER_BYTES];
 	CHECK_INT_EQ(replica_snapshot_suffix_header(whole.data, whole.len, 1, head), SL_EINVAL); /* a whole export */
