@@ -155,6 +155,9 @@ else
 	tail -n 20 "$FOLLOWER.log"
 fi
 check divergence_logged grep -q 'level=error msg="divergence while installing a snapshot"' "$FOLLOWER.log"
+# it was sent a suffix (it held entries): the running hash carried on from its own tampered ledger (D30)
+narrowings() { local s; for s in "${OTHERS[@]}"; do cat "$s.log"; done | grep -c 'msg="snapshot transfer narrowed to a suffix"'; }
+check tampered_node_sent_a_suffix test "$(narrowings)" -ge 2
 check others_still_agree poll_until 50 same_state "${OTHERS[@]}"
 check others_still_accept commission mfg "$LEADER" C4 D1
 
