@@ -697,6 +697,17 @@ static int incoming_finish(struct node *n)
 	return 0;
 }
 
+/* The answer to the first chunk of a whole export (D30): the ledger entries this node holds,
+ * 0 when it holds none or c is not such a chunk. */
+static uint64_t holds_of(struct node *n, const struct node_snap_chunk *c)
+{
+	uint64_t first = 0;
+	struct store_raft_applied own;
+	replica_applied_get(n->rp, &own);
+	bool whole = c->offset == 0 && replica_snapshot_first_seq(c->data, c->len, &first) == 0 && first == 1;
+	return whole ? own.ledger_seq : 0;
+}
+
 static void chunk_taken(struct node *n, struct node_peer *p, const struct node_snap_chunk *c,
 			enum node_snap_verdict verdict)
 {
@@ -712,12 +723,9 @@ static void chunk_taken(struct node *n, struct node_peer *p, const struct node_s
 		return;
 	}
 	n->metrics.snapshot.bytes_received_total += c->len;
-	uint64_t first = 0;
-	struct store_raft_applied own;
-	replica_applied_get(n->rp, &own);
-	if (verdict == NODE_SNAP_ACCEPTED && c->offset == 0 && own.ledger_seq > 0 &&
-	    replica_snapshot_first_seq(c->data, c->len, &first) == 0 && first == 1) {
-		ack_send(n, from, NODE_SNAP_ACK_HOLDS, c->transfer, own.ledger_seq); /* D30: the suffix will do */
+	uint64_t held = verdict == NODE_SNAP_ACCEPTED ? holds_of(n, c) : 0;
+	if (held > 0) {
+		ack_send(n, from, NODE_SNAP_ACK_HOLDS, c->transfer, held); /* D30: the suffix will do */
 		return;
 	}
 	if (verdict == NODE_SNAP_ACCEPTED) {
@@ -748,7 +756,9 @@ static void chunk_receive(struct node *n, struct node_peer *p, const uint8_t *by
 	switch (verdict) {
 	case NODE_SNAP_IGNORED:
 		n->metrics.snapshot.chunks_ignored_total++;
-		if (s->in.active && s->in.from == from && s->in.transfer == c.transfer)
+		if (s->in.active && s->in.from == from && s->in.transfer == c.transfer && holds_of(n, &c) > 0)
+			ack_send(n, from, NODE_SNAP_ACK_HOLDS, c.transfer, holds_of(n, &c)); /* the first one was lost */
+		else if (s->in.active && s->in.from == from && s->in.transfer == c.transfer)
 			ack_send(n, from, NODE_SNAP_ACK_PROGRESS, c.transfer, s->in.next); /* where to resume */
 		return;
 	case NODE_SNAP_UNKNOWN:
