@@ -217,6 +217,8 @@ static const struct bundle_key *line_key(const struct bundle_keys *keys, const s
 	return NULL;
 }
 
+_Static_assert(NOTE_SIGNATURES_MAX <= 32, "checkpoint_check.verified has a bit per line");
+
 /* Verify the lines of a parsed note against the keys in force at its tree size (rule 4). */
 static int note_lines_check(const struct note *note, uint64_t size, const struct bundle_keys *keys,
 			    struct checkpoint_check *out, char *why, size_t why_size)
@@ -240,6 +242,7 @@ static int note_lines_check(const struct note *note, uint64_t size, const struct
 			out->signers++;
 		else
 			out->cosigners++;
+		out->verified |= 1u << i; /* i < NOTE_SIGNATURES_MAX */
 		size_t used = strlen(out->signer_names);
 		snprintf(out->signer_names + used, sizeof out->signer_names - used, "%s%s%s", used ? "," : "",
 			 sig->name, type == NOTE_TYPE_ED25519 ? "" : "(cosig)");

@@ -27,7 +27,8 @@
 #include "query/bundle.h"
 
 #define BUNDLE_TRUSTED_KEYS_MAX 256   /* *.pub files read from --keys DIR */
-#define BUNDLE_KEYS_MAX 1024	      /* keys a ledger's registry ever held (sites x rotations) */
+#define BUNDLE_KEYS_MAX (1u << 20)    /* keys a ledger's registry ever held (sites x rotations) */
+#define BUNDLE_KEY_SITES_MAX (1u << 16) /* sites it ever held (a removed site's id is never reused) */
 
 struct trusted_keys {
 	struct bundle_site keys[BUNDLE_TRUSTED_KEYS_MAX];
@@ -74,14 +75,17 @@ struct bundle_key_site {
 	char name[RECORD_SITE_SIZE];
 	uint64_t removed_seq; /* the registry record that removed the site; 0 = never */
 };
-struct bundle_keys {
-	struct bundle_key keys[BUNDLE_KEYS_MAX];
-	size_t count;
-	struct bundle_key_site sites[BUNDLE_SITES_MAX];
-	size_t site_count;
+struct bundle_keys { /* zero-initialised is empty; grows on the heap: bundle_keys_free */
+	struct bundle_key *keys;
+	size_t count, cap;
+	struct bundle_key_site *sites;
+	size_t site_count, site_cap;
 };
-/* The registry as at init (a bundle's site lines): one key per site, trusted as the site is. */
-void bundle_keys_from_registry(struct bundle_keys *keys, const struct bundle_registry *registry);
+void bundle_keys_free(struct bundle_keys *keys);
+int bundle_keys_copy(struct bundle_keys *to, const struct bundle_keys *from); /* to: empty or freed */
+/* The registry as at init (a bundle's site lines): one key per site, trusted as the site is.
+ * SL_ENOMEM. */
+int bundle_keys_from_registry(struct bundle_keys *keys, const struct bundle_registry *registry);
 /* Every key and site a store's registry holds, with when each was added, revoked or removed. Init
  * keys are trusted when `init` lists the site as trusted with the same key (every one when init
  * is NULL: the caller's own data directory); later keys are trusted. SL_ELIMIT above the maxima. */
@@ -109,6 +113,7 @@ struct checkpoint_check {
 	struct checkpoint cp;
 	size_t signers;	  /* valid 0x01 signatures by trusted sites */
 	size_t cosigners; /* valid 0x04 cosignatures by trusted sites */
+	uint32_t verified; /* bit i: signature line i verified (lines by unknown keys do not) */
 	char signer_names[BUNDLE_SITES_MAX * 8];
 };
 int bundle_checkpoint_decode(const char *base64_note, char *text, size_t *len, char *why, size_t why_size);

@@ -27,12 +27,53 @@ static struct bundle_key_site *site_find(struct bundle_keys *k, const char *name
 	return NULL;
 }
 
+/* Room for one more of an array of `size`-byte items that holds *count of *cap, at most max. */
+static int grow(void **items, size_t size, size_t count, size_t *cap, size_t max)
+{
+	if (count < *cap)
+		return 0;
+	if (count >= max)
+		return SL_ELIMIT;
+	size_t want = *cap ? *cap * 2 : 16;
+	want = want < max ? want : max;
+	void *more = realloc(*items, want * size);
+	if (more == NULL)
+		return SL_ENOMEM;
+	*items = more;
+	*cap = want;
+	return 0;
+}
+
+void bundle_keys_free(struct bundle_keys *k)
+{
+	free(k->keys);
+	free(k->sites);
+	memset(k, 0, sizeof *k);
+}
+
+int bundle_keys_copy(struct bundle_keys *to, const struct bundle_keys *from)
+{
+	memset(to, 0, sizeof *to);
+	to->keys = malloc((from->count ? from->count : 1) * sizeof *to->keys);
+	to->sites = malloc((from->site_count ? from->site_count : 1) * sizeof *to->sites);
+	if (to->keys == NULL || to->sites == NULL) {
+		bundle_keys_free(to);
+		return SL_ENOMEM;
+	}
+	memcpy(to->keys, from->keys, from->count * sizeof *to->keys);
+	memcpy(to->sites, from->sites, from->site_count * sizeof *to->sites);
+	to->count = to->cap = from->count;
+	to->site_count = to->site_cap = from->site_count;
+	return 0;
+}
+
 static int site_add(struct bundle_keys *k, const char *name, uint64_t removed_seq)
 {
 	struct bundle_key_site *s = site_find(k, name);
 	if (s == NULL) {
-		if (k->site_count == BUNDLE_SITES_MAX)
-			return SL_ELIMIT;
+		int rc = grow((void **)&k->sites, sizeof *k->sites, k->site_count, &k->site_cap, BUNDLE_KEY_SITES_MAX);
+		if (rc != 0)
+			return rc;
 		s = &k->sites[k->site_count++];
 		snprintf(s->name, sizeof s->name, "%s", name);
 	}
@@ -43,7 +84,7 @@ static int site_add(struct bundle_keys *k, const char *name, uint64_t removed_se
 static struct bundle_key *key_add(struct bundle_keys *k, const char *site, const struct crypto_public_key *pk,
 				  uint64_t added_seq, bool trusted)
 {
-	if (k->count == BUNDLE_KEYS_MAX)
+	if (grow((void **)&k->keys, sizeof *k->keys, k->count, &k->cap, BUNDLE_KEYS_MAX) != 0)
 		return NULL;
 	struct bundle_key *key = &k->keys[k->count++];
 	memset(key, 0, sizeof *key);
@@ -55,15 +96,18 @@ static struct bundle_key *key_add(struct bundle_keys *k, const char *site, const
 	return key;
 }
 
-void bundle_keys_from_registry(struct bundle_keys *k, const struct bundle_registry *registry)
+int bundle_keys_from_registry(struct bundle_keys *k, const struct bundle_registry *registry)
 {
 	k->count = 0;
 	k->site_count = 0;
-	for (size_t i = 0; i < registry->count; i++) {
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < registry->count; i++) {
 		const struct bundle_site *s = &registry->sites[i];
-		(void)site_add(k, s->name, 0); /* registry->count <= BUNDLE_SITES_MAX */
-		(void)key_add(k, s->name, &s->pk, 0, s->trusted);
+		rc = site_add(k, s->name, 0);
+		if (rc == 0 && key_add(k, s->name, &s->pk, 0, s->trusted) == NULL)
+			rc = SL_ENOMEM;
 	}
+	return rc;
 }
 
 struct keys_load {
@@ -179,6 +223,42 @@ static bool listed(const char (*names)[RECORD_SITE_SIZE], size_t count, const ch
 	return false;
 }
 
+/* Check 3 of ledger/rules_registry.c for a record the bundle says was accepted at seq: what the
+ * ledger would have refused it for, or NULL. */
+static const char *registry_refusal(const struct bundle_keys *k, uint64_t seq, uint32_t op, const char *subject,
+				    const struct bundle_key *known)
+{
+	const struct bundle_key_site *site = NULL;
+	for (size_t i = 0; i < k->site_count && site == NULL; i++)
+		if (strcmp(k->sites[i].name, subject) == 0)
+			site = &k->sites[i];
+	bool registered = site != NULL && (site->removed_seq == 0 || site->removed_seq > seq);
+	size_t in_force = 0;
+	for (size_t i = 0; i < k->count; i++)
+		in_force += bundle_keys_signer(k, subject, k->keys[i].id.bytes, seq) == &k->keys[i];
+	switch (op) {
+	case REGISTRY_SITE_ADD:
+		return site != NULL || known != NULL ? "a site and a key never registered before (REGISTRY_DUPLICATE)" : NULL;
+	case REGISTRY_KEY_ADD:
+		return !registered ? "a registered subject site (UNKNOWN_SITE)"
+		       : known != NULL ? "a key never registered before (REGISTRY_DUPLICATE)"
+				       : NULL;
+	case REGISTRY_KEY_REVOKE:
+		return !registered ? "a registered subject site (UNKNOWN_SITE)"
+		       : known == NULL ? "a registered key (UNKNOWN_KEY)"
+		       : strcmp(known->site, subject) != 0 ? "a key of the subject site (SITE_MISMATCH)"
+		       : bundle_keys_signer(k, subject, known->id.bytes, seq) == NULL ? "a key in force (REGISTRY_DUPLICATE)"
+		       : in_force <= 1 ? "another key in force for the site (REGISTRY_LAST)"
+				       : NULL;
+	case REGISTRY_SITE_REMOVE:
+		return !registered ? "a registered subject site (UNKNOWN_SITE)"
+		       : sites_active(k, seq) <= 1 ? "another registered site (REGISTRY_LAST)"
+						   : NULL;
+	default:
+		return "a registry operation";
+	}
+}
+
 int bundle_keys_registry_record(struct bundle_keys *k, uint64_t seq, const struct record *r, const char *signer_site,
 				char *why, size_t why_size)
 {
@@ -211,29 +291,32 @@ int bundle_keys_registry_record(struct bundle_keys *k, uint64_t seq, const struc
 	crypto_key_id_of(&pk, &id);
 	size_t at = key_index(k, id.bytes);
 	struct bundle_key *known = at < k->count ? &k->keys[at] : NULL;
+	const char *refused = registry_refusal(k, seq, r->registry_op, subject, known);
+	if (refused != NULL) {
+		snprintf(why, why_size, "%s", refused);
+		return SL_EVALUE;
+	}
 	int rc = 0;
+	struct bundle_key_site *site = site_find(k, subject);
 	switch (r->registry_op) {
 	case REGISTRY_SITE_ADD:
 		rc = site_add(k, subject, 0);
-		if (rc == 0 && known == NULL && key_add(k, subject, &pk, seq, true) == NULL)
+		if (rc == 0 && key_add(k, subject, &pk, seq, true) == NULL)
 			rc = SL_ELIMIT;
 		break;
 	case REGISTRY_KEY_ADD:
-		if (known == NULL && key_add(k, subject, &pk, seq, true) == NULL)
+		if (key_add(k, subject, &pk, seq, true) == NULL)
 			rc = SL_ELIMIT;
 		break;
 	case REGISTRY_KEY_REVOKE:
-		if (known != NULL && known->revoked_seq == 0)
-			known->revoked_seq = seq;
+		known->revoked_seq = seq;
 		break;
-	case REGISTRY_SITE_REMOVE:
-		rc = site_add(k, subject, seq);
+	default: /* REGISTRY_SITE_REMOVE: registry_refusal knows no other operation */
+		site->removed_seq = seq;
 		break;
-	default:
-		snprintf(why, why_size, "a registry operation");
-		return SL_EVALUE;
 	}
 	if (rc != 0)
-		snprintf(why, why_size, "at most %d keys and %d sites", BUNDLE_KEYS_MAX, BUNDLE_SITES_MAX);
+		snprintf(why, why_size, "at most %u keys and %u sites (or memory for them)", BUNDLE_KEYS_MAX,
+			 BUNDLE_KEY_SITES_MAX);
 	return rc;
 }

@@ -158,6 +158,36 @@ static void checkpoints_verify(struct audit *a)
 	}
 }
 
+static bool site_has_key(const struct bundle_keys *k, const char *site, const struct crypto_public_key *pk)
+{
+	for (size_t i = 0; i < k->count; i++)
+		if (strcmp(k->keys[i].site, site) == 0 && memcmp(k->keys[i].pk.bytes, pk->bytes, sizeof pk->bytes) == 0)
+			return true;
+	return false;
+}
+
+/* Every site of the trusted keys must be in the ledger's registry with one of its trusted keys, at
+ * init or added by a registry record (D27): a bundle that left registered sites out could make the
+ * sites it keeps a majority of their own and register another site under a key of theirs. */
+static void trusted_sites_present(struct audit *a)
+{
+	const struct trusted_keys *t = &a->trusted;
+	for (size_t i = 0; i < t->count; i++) {
+		const char *site = t->keys[i].name;
+		bool listed_before = false, present = false;
+		for (size_t j = 0; j < i; j++)
+			listed_before = listed_before || strcmp(t->keys[j].name, site) == 0;
+		for (size_t j = 0; j < t->count && !listed_before; j++)
+			present = present || (strcmp(t->keys[j].name, site) == 0 && site_has_key(&a->keys, site, &t->keys[j].pk));
+		if (listed_before || present)
+			continue;
+		char where[48];
+		snprintf(where, sizeof where, "trusted site %s", site);
+		audit_fail(a, 0, where, "in the ledger's registry", "registered with its trusted key, at init or by a registry record",
+			   "absent, or under another key");
+	}
+}
+
 /* The keys checkpoints are checked against: a full bundle's from its replayed store (the ledger's
  * registry at the end, each key with when it was added and revoked), a partial bundle's as its
  * registry records built them. */
@@ -165,10 +195,8 @@ static int keys_final(struct audit *a)
 {
 	if (a->kind != BUNDLE_FULL)
 		return 0;
-	if (a->st == NULL) {
-		bundle_keys_from_registry(&a->keys, &a->registry);
-		return 0;
-	}
+	if (a->st == NULL)
+		return bundle_keys_from_registry(&a->keys, &a->registry);
 	store_txn *txn = NULL;
 	int rc = store_txn_begin(a->st, true, &txn);
 	if (rc == 0) {
@@ -332,8 +360,9 @@ static int body_line(struct audit *a, enum audit_phase *phase, uint8_t *bytes, b
 	}
 	if (*phase == PHASE_REGISTRY) { /* the registry is complete: make the replay store */
 		*phase = PHASE_CHECKPOINTS;
-		bundle_keys_from_registry(&a->keys, &a->registry);
-		int rc = a->kind == BUNDLE_FULL ? audit_replay_open(a) : 0;
+		int rc = bundle_keys_from_registry(&a->keys, &a->registry);
+		if (rc == 0 && a->kind == BUNDLE_FULL)
+			rc = audit_replay_open(a);
 		if (rc != 0)
 			return rc;
 	}
@@ -500,8 +529,10 @@ static int audit_run(struct audit *a, const char *path)
 		rc = audit_replay_reconcile(a); /* from the final scratch store, after every reopening */
 	if (rc == 0)
 		rc = keys_final(a);
-	if (rc == 0)
+	if (rc == 0) {
 		checkpoints_verify(a);
+		trusted_sites_present(a);
+	}
 	if (rc != 0) {
 		failures_print(a, stderr); /* what was found before the audit had to stop */
 		return cli_fail("audit stopped: %s%s%s", sl_strerror(rc), a->st ? " " : "",
@@ -519,6 +550,7 @@ static void audit_free(struct audit *a)
 	for (size_t i = 0; a->checkpoints != NULL && i < a->checkpoint_count; i++)
 		free(a->checkpoints[i].note);
 	free(a->checkpoints);
+	bundle_keys_free(&a->keys);
 	free(a->corrections);
 	pthread_mutex_destroy(&a->fail_mutex);
 	free(a);

@@ -71,7 +71,9 @@ static int note_output(const struct cli_args *args, const char *note, size_t len
 	return bad ? cli_fail("write failed") : CLI_EXIT_ACCEPTED;
 }
 
-/* Append the signature lines of `incoming` not already in `stored`, after checking them. */
+/* Append the signature lines of `incoming` not already in `stored`, after checking them; only lines
+ * that verified under a key of the registry are kept (a line by a key unknown now would be checked
+ * once its key is added, and fail every later audit if it was not a signature of this note). */
 static int note_merge(const struct bundle_keys *keys, char *stored, size_t *stored_len,
 		      const char *incoming, size_t incoming_len)
 {
@@ -80,9 +82,16 @@ static int note_merge(const struct bundle_keys *keys, char *stored, size_t *stor
 	if (bundle_note_check(incoming, incoming_len, NULL, keys, &check, why, sizeof why) != 0)
 		return cli_fail("the checkpoint to add does not verify: %s", why);
 	const char *sigs = strstr(incoming, "\n\n");
-	for (const char *line = sigs + 2; line < incoming + incoming_len;) {
+	unsigned left_out = 0;
+	for (unsigned i = 0, line_no = 0; sigs + 2 + i < incoming + incoming_len; line_no++) {
+		const char *line = sigs + 2 + i;
 		const char *nl = strchr(line, '\n');
 		size_t n = (size_t)(nl - line) + 1;
+		i += (unsigned)n;
+		if (line_no >= 32 || !(check.verified & (1u << line_no))) {
+			left_out++;
+			continue;
+		}
 		char copy[NOTE_BYTES_MAX + 1];
 		memcpy(copy, line, n);
 		copy[n] = '\0';
@@ -94,8 +103,9 @@ static int note_merge(const struct bundle_keys *keys, char *stored, size_t *stor
 			*stored_len += n;
 			stored[*stored_len] = '\0';
 		}
-		line = nl + 1;
 	}
+	if (left_out > 0)
+		fprintf(stderr, "left out %u signature line(s) by keys this ledger's registry does not know\n", left_out);
 	return 0;
 }
 
@@ -112,7 +122,7 @@ static int checkpoint_add(struct cli_ledger *ledger, const char *path, const str
 		return cli_fail("%s is not a signed note", path);
 	size_t body_len = (size_t)(sep - incoming) + 1;
 	store_txn *txn = NULL;
-	struct bundle_keys *keys = malloc(sizeof *keys); /* every key of the registry, in force or not */
+	struct bundle_keys *keys = calloc(1, sizeof *keys); /* every key of the registry, in force or not */
 	uint64_t count = 0, found = 0;
 	rc = keys != NULL ? store_txn_begin(ledger->st, true, &txn) : SL_ENOMEM;
 	if (rc == 0)
@@ -127,6 +137,8 @@ static int checkpoint_add(struct cli_ledger *ledger, const char *path, const str
 		rc = cli_fail("%s is not a checkpoint of this data directory", path);
 	else if (rc == 0)
 		rc = note_merge(keys, stored, &stored_len, incoming, incoming_len);
+	if (keys != NULL)
+		bundle_keys_free(keys);
 	free(keys);
 	if (rc == 0)
 		rc = bundle_checkpoint_put(txn, found, stored, stored_len, false);

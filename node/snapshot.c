@@ -326,6 +326,8 @@ static void export_done(uv_work_t *work, int status)
 		else
 			out_fail_export(n, i, rc);
 	}
+	if (!n->stopping)
+		blob_release_if_unused(s); /* nobody waited for it any more (leadership lost, peer gone) */
 }
 
 static int export_start(struct node *n, const struct raft_snapshot_meta *meta)
@@ -589,6 +591,8 @@ static void ack_receive(struct node *n, struct node_peer *p, const uint8_t *byte
 
 static void out_tick(struct node *n, const struct raft_status *st)
 {
+	if (st->role != RAFT_LEADER && n->snapshot->blob_ready)
+		blob_release_if_unused(n->snapshot); /* a follower keeps no export: its disk is for its own */
 	struct node_snapshot *s = n->snapshot;
 	uint64_t now = now_ms(n);
 	for (size_t i = 0; i < n->peer_count; i++) {
@@ -815,9 +819,9 @@ void node_snapshot_step(struct node *n, const struct raft_msg *msg)
 	struct store_raft_applied own;
 	replica_applied_get(n->rp, &own);
 	if (replica_snapshot_first_seq(s->staged.data, s->staged.len, &first) != 0 ||
-	    (first != 1 && first != own.ledger_seq + 1)) {
+	    first > own.ledger_seq + 1) {
 		node_log("warn", "staged snapshot dropped", "index=%" PRIu64 " first_seq=%" PRIu64 " ledger_size=%" PRIu64
-			 " why=\"a suffix that does not start after this ledger\"", s->staged.index, first, own.ledger_seq);
+			 " why=\"a suffix that starts past this ledger's end\"", s->staged.index, first, own.ledger_seq);
 		map_release(&s->staged); /* installing it would fail the cycle: the leader sends again */
 		n->metrics.snapshot.chunks_ignored_total++;
 		return;

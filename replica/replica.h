@@ -219,7 +219,8 @@ const struct store_raft_compaction *replica_snapshot_point(const replica *rp);
  * builds the header from an export's first REPLICA_SNAPSHOT_SUFFIX_HEADER_BYTES - 8 bytes;
  * replica_snapshot_first_seq reads where shipped data starts: 1 for a whole export, first_seq for
  * a suffix (SL_EINVAL: neither). Installing a suffix that does not start right after the
- * receiver's last entry fails the cycle: check it first. */
+ * receiver's last entry fails the cycle: check it first (a suffix may start earlier: the entries
+ * the receiver holds are compared, as with a whole export). */
 #define REPLICA_SNAPSHOT_SUFFIX_HEADER_BYTES (8 + 5 * 8 + REPLICA_HASH_BYTES)
 int replica_snapshot_suffix_header(const uint8_t *export_header, size_t len, uint64_t first_seq,
 				   uint8_t out[REPLICA_SNAPSHOT_SUFFIX_HEADER_BYTES]);

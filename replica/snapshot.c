@@ -6,9 +6,11 @@
  * Suffix format (D30: what a receiver holding first_seq - 1 entries lacks):
  *     "slsnap2\0" | the same five fields | first_seq u64 | entries first_seq..ledger_seq, as above
  * Install (receiver, inside the cycle's transaction):
- *  0. a suffix must start right after the receiver's last entry (replica_snapshot_first_seq lets
- *     the caller check that before it hands the data over); the running hash then continues from
- *     the receiver's own, so step 3 also proves the receiver's entries equal the sender's;
+ *  0. a suffix must start at most right after the receiver's last entry (replica_snapshot_first_seq
+ *     lets the caller check that before it hands the data over: the receiver may have applied
+ *     more since it said what it holds); the running hash is recomputed from the receiver's own
+ *     entries before the suffix — never taken from its stored state — so step 3 also proves
+ *     those equal the sender's;
  *  1. entries it already holds must equal the shipped ones byte for byte;
  *  2. the others are re-applied one record at a time at the entry's ledger time — apply is
  *     deterministic (ledger/apply.h), so the entry it writes must equal the shipped entry;
@@ -254,6 +256,13 @@ static int snap_reapply(replica *rp, store_txn *txn, uint64_t seq, const uint8_t
 	return 0;
 }
 
+static int own_hash_visit(void *ctx, uint64_t seq, const uint8_t *entry, size_t len)
+{
+	(void)seq;
+	replica_hash_step(ctx, entry, len);
+	return 0;
+}
+
 static int snap_ledger(replica *rp, store_txn *txn, const uint8_t *p, const uint8_t *end, uint64_t first,
 		       uint64_t seq_total, const struct replica_hooks *hooks, struct store_raft_applied *applied)
 {
@@ -264,8 +273,14 @@ static int snap_ledger(replica *rp, store_txn *txn, const uint8_t *p, const uint
 	if (own > seq_total || own != applied->ledger_seq)
 		return diverged(hooks, "ledger holds %llu entries, snapshot %llu", (unsigned long long)own,
 				(unsigned long long)seq_total);
-	if (first != 1 && first != own + 1)
-		return SL_EINVAL; /* step 0: the caller hands over only a suffix that starts here */
+	if (first > own + 1)
+		return SL_EINVAL; /* step 0: the caller hands over only a suffix this ledger reaches */
+	if (first > 1) { /* step 0: the running hash of this ledger's own entries before the suffix */
+		memset(applied->state_hash, 0, REPLICA_HASH_BYTES);
+		rc = store_ledger_iterate(txn, 1, first - 1, own_hash_visit, applied->state_hash);
+		if (rc != 0)
+			return rc;
+	}
 	for (uint64_t seq = first; rc == 0 && seq <= seq_total; seq++) {
 		const uint8_t *bytes;
 		size_t len;
@@ -279,6 +294,8 @@ static int snap_ledger(replica *rp, store_txn *txn, const uint8_t *p, const uint
 			if (rc == 0 && (mine_len != len || memcmp(mine, bytes, len) != 0))
 				return diverged(hooks, "ledger entry %llu differs from the snapshot's (%llu)",
 						(unsigned long long)seq, (unsigned long long)own);
+			if (rc == 0 && first > 1)
+				replica_hash_step(applied->state_hash, bytes, len); /* a whole export's stays own's */
 			continue;
 		}
 		rc = snap_reapply(rp, txn, seq, bytes, len, hooks, &applied->ledger_time_ms);

@@ -9,7 +9,8 @@
  *           ph sign with type 0x01, bit 3 adds dc's cosignature) — then (offset, xor) pairs that
  *           damage its text;
  *   mode 2: the rest as an entry's hex: decoded, its record taken as a registry record at its seq.
- * Keys: mfg, dc, ph from fixed seeds, registered at init; ph's key revoked at seq 5.
+ * Keys: mfg, dc, ph from fixed seeds, registered at init; ph's key revoked at seq 5. Registry
+ * records are also taken against mfg alone (a majority by itself), so they reach the operations.
  *
  * Checked, beyond "never crashes": an undamaged note verifies and counts its signers — unless ph
  * signed a size of 5 or more (its key was revoked within it) — and an accepted note always has
@@ -33,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const site_names[SITES] = { "mfg", "dc", "ph" };
 static struct crypto_secret_key secret[SITES];
 static struct bundle_keys *keys;
+static struct bundle_keys *lone; /* mfg alone: its signature is a majority, so records reach the operations */
 static bool ready;
 
 static void setup(void)
@@ -53,7 +55,12 @@ static void setup(void)
 		crypto_sign_seed_keypair(s->pk.bytes, secret[i].bytes, seed);
 		s->trusted = true;
 	}
-	bundle_keys_from_registry(keys, registry);
+	lone = calloc(1, sizeof *lone);
+	if (lone == NULL || bundle_keys_from_registry(keys, registry) != 0)
+		abort();
+	registry->count = 1;
+	if (bundle_keys_from_registry(lone, registry) != 0)
+		abort();
 	keys->keys[2].revoked_seq = PH_REVOKED_AT;
 	free(registry);
 	ready = true;
@@ -137,14 +144,17 @@ static void registry_record_checks(const uint8_t *data, size_t size)
 	struct record r;
 	if (bytes != NULL && bundle_hex_decode((const char *)data, size, bytes, size / 2 + 1, &len) == 0 &&
 	    entry_decode(bytes, len, &entry, NULL) == 0 && record_decode(entry.record, entry.record_len, &r, NULL) == 0) {
-		struct bundle_keys *copy = malloc(sizeof *copy);
+		struct bundle_keys copy;
 		char why[160];
-		if (copy != NULL && r.type == RECORD_REGISTRY) {
-			*copy = *keys;
-			(void)bundle_keys_registry_record(copy, entry.seq, &r, "mfg", why, sizeof why);
-			(void)bundle_keys_signer(copy, "mfg", r.key_id.bytes, entry.seq);
+		for (int book = 0; book < 2 && r.type == RECORD_REGISTRY; book++) {
+			if (bundle_keys_copy(&copy, book == 0 ? keys : lone) != 0)
+				break;
+			if (bundle_keys_registry_record(&copy, entry.seq, &r, "mfg", why, sizeof why) == 0 &&
+			    copy.count < (book == 0 ? keys : lone)->count)
+				abort(); /* an accepted record never forgets a key */
+			(void)bundle_keys_signer(&copy, "mfg", r.key_id.bytes, entry.seq);
+			bundle_keys_free(&copy);
 		}
-		free(copy);
 		record_clear(&r);
 	}
 	free(bytes);

@@ -15,11 +15,11 @@ registry_change() {
 		sl submit --data ledger "$1.cosigned.hex"
 }
 
-# audit_ok NAME BUNDLE: audit (or verify-proof) exits 0 and says so
+# audit_ok NAME BUNDLE [proof [KEYS]]: audit (or verify-proof) exits 0 and says so
 audit_ok() {
 	local cmd=audit
 	[ "${3:-}" = proof ] && cmd=verify-proof
-	expect_exit 0 "$1" sl "$cmd" "$2" --keys keys
+	expect_exit 0 "$1" sl "$cmd" "$2" --keys "${4:-keys}"
 	[ "$OUT" != "" ] && grep -q "AUDIT PASSED" <<<"$OUT" || fail "$1_says_passed" "${OUT:0:600}"
 }
 
@@ -91,15 +91,38 @@ check forged_bundle_differs eval '! cmp -s full.bundle forged.bundle'
 audit_names checkpoint_by_revoked_key_named forged.bundle \
 	"FAIL checkpoint 2 (size 5): checkpoint: .*signature line 2 by mfg uses a key revoked within the checkpoint's size"
 
+# a cosignature by a key the registry does not know (yet) is not kept: checked only once its key is
+# added, a bad one would fail every later audit
+sl keygen --site dc --out dc-2.key >/dev/null
+expect_exit 0 cosign_with_unknown_key sl cosign --key dc-2.key --out cp2.dc2 cp2.note
+expect_exit 0 checkpoint_add_unknown_cosigner sl checkpoint --data ledger --add cp2.dc2
+check unknown_cosigner_left_out_says_so grep -q "left out 1 signature line" <<<"$ERR"
+check unknown_cosigner_not_stored eval '! grep -q "^— dc " <<<"$OUT"'
+
 # --- a registry record without a majority: a ledger where mfg alone was the registry (its
 # majority), bundled as if dc and ph had been registered at init too
 sl init --data lone --site mfg --key mfg.key >/dev/null
 sl registry key-add mfg --public-key mfg-2.key.pub --key mfg.key --actor qa@mfg --data lone >/dev/null
 sl commission --data lone --key mfg-2.key --gtin $GTIN --lot A1 --expiry 281100 --count 1 >/dev/null
 expect_exit 0 export_lone sl export --data lone --out lone.bundle --lot $GTIN/A1
-audit_ok audit_lone_site_ledger lone.bundle
+mkdir mfg-only && cp mfg.key.pub mfg-only/
+audit_ok audit_lone_site_ledger lone.bundle - mfg-only # an auditor of a one-site ledger
+# the auditor of the three sites: their ledger has dc and ph, this one does not (a fork of mfg's)
+audit_names lone_bundle_lacks_trusted_sites lone.bundle "FAIL trusted site dc: in the ledger's registry"
 awk -v dc="site dc $(grep -o '[0-9a-f]\{64\}' dc.key.pub | head -1)" -v ph="site ph $(grep -o '[0-9a-f]\{64\}' ph.key.pub | head -1)" \
 	'{ print } /^site mfg / { print dc; print ph }' lone.bundle >minority.bundle
 audit_names key_add_without_majority_named minority.bundle "FAIL entry 1 (entry): registry record: expected signatures of a majority of the 3 registered sites (found 1)"
 audit_names minority_key_signs_nothing minority.bundle "FAIL entry 2 (entry): signature"
+
+# --- a fork where mfg alone was the registry, registers "dc" under a key of its own and writes as dc:
+# the auditor's dc is not that one, whatever the bundle's majority
+sl keygen --site dc --out evil-dc.key >/dev/null
+sl init --data fork --site mfg --key mfg.key >/dev/null
+sl registry site-add dc --public-key evil-dc.key.pub --node-id 2 --peer tcp://127.0.0.1:1 --client tcp://127.0.0.1:2 \
+	--key mfg.key --actor qa@mfg --data fork >/dev/null
+sl commission --data fork --key evil-dc.key --gtin $GTIN --lot A1 --expiry 281100 --count 1 >/dev/null
+expect_exit 0 export_fork_full sl export --data fork --out fork.bundle
+expect_exit 0 export_fork_lot sl export --data fork --out fork-lot.bundle --lot $GTIN/A1
+audit_names fork_full_names_forged_site fork.bundle "FAIL trusted site dc: in the ledger's registry"
+audit_names fork_partial_names_forged_site fork-lot.bundle "FAIL trusted site dc: in the ledger's registry"
 exit 0

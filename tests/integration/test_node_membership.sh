@@ -112,3 +112,9 @@ expect_exit 0 export_after_membership sl export --data cluster/site-b/data --out
 check bundle_registry_as_at_init eval 'grep -q "^site site-c " bundle.txt && ! grep -q "^site site-d " bundle.txt'
 expect_exit 0 audit_replays_registry_records sl audit bundle.txt --keys trusted
 check audit_passed grep -q "AUDIT PASSED" <<<"$OUT"
+# a partial bundle carries the site-add and site-remove records and checks them itself (D27): site-d's
+# records verify under the key its site-add registered, after site-c left
+expect_exit 0 export_lot_after_membership sl export --data cluster/site-b/data --out lot.txt --lot 09506000134352/D1
+check lot_bundle_carries_registry_records test "$(grep -c '^entry ' lot.txt)" -ge 4
+expect_exit 0 audit_partial_across_membership sl audit lot.txt --keys trusted
+check audit_partial_passed grep -q "AUDIT PASSED" <<<"$OUT"

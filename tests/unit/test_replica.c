@@ -45,6 +45,7 @@ struct world {
 	int last_outcome[NODES + 1];
 	int snapshots[NODES + 1];
 	bool suffix;	 /* ship snapshots as the suffix the receiver lacks (D30) */
+	uint64_t suffix_behind; /* cut it this many entries before the receiver's end (it applied more since) */
 	int suffixes;	 /* shipped so */
 	uint64_t nonce;
 	uint64_t compact_every, compact_keep, compact_bytes;
@@ -175,13 +176,13 @@ static void durable_cycle_done(struct world *w, uint64_t id, uint64_t syncs_befo
 }
 
 /* The export cut to what the receiver lacks, as a node's leader ships it (D30); 1 when cut. */
-static int to_suffix(replica *to, uint8_t **snap, size_t *len)
+static int to_suffix(replica *to, uint64_t behind, uint8_t **snap, size_t *len)
 {
 	struct store_raft_applied a;
 	replica_applied_get(to, &a);
 	struct sl_buf out;
 	sl_buf_init(&out, REPLICA_SNAPSHOT_BYTES_MAX);
-	if (a.ledger_seq == 0 || replica_snapshot_suffix(*snap, *len, a.ledger_seq, &out) != 0) {
+	if (a.ledger_seq <= behind || replica_snapshot_suffix(*snap, *len, a.ledger_seq - behind, &out) != 0) {
 		sl_buf_free(&out);
 		return 0;
 	}
@@ -299,7 +300,7 @@ static int world_run(struct world *w, int rounds, bool tick)
 			struct raft_msg m;
 			if (to != NULL && raft_msg_decode(q->bytes, q->len, &m, ents, RAFT_MSG_ENTRIES_MAX) == 0) {
 				if (q->snap != NULL && w->suffix)
-					w->suffixes += to_suffix(to, &q->snap, &q->snap_len);
+					w->suffixes += to_suffix(to, w->suffix_behind, &q->snap, &q->snap_len);
 				if (q->snap != NULL) {
 					free(w->snap[q->to]);
 					w->snap[q->to] = q->snap;
@@ -583,19 +584,68 @@ static void test_replica_compaction_keeps_a_tail(void)
 	free(w);
 }
 
+/* Flip the last byte of node id's ledger entry seq where it lies in its data file (LMDB keeps no
+ * checksum: a changed disk block, or a tool writing where it should not); 0 when done. */
+static int entry_corrupt_on_disk(struct world *w, uint64_t id, uint64_t seq)
+{
+	store_txn *txn = NULL;
+	const uint8_t *entry = NULL;
+	size_t len = 0;
+	uint8_t copy[4096];
+	int rc = store_txn_begin(replica_store(w->rp[id]), false, &txn);
+	if (rc == 0)
+		rc = store_ledger_get(txn, seq, &entry, &len);
+	if (rc == 0 && len <= sizeof copy)
+		memcpy(copy, entry, len);
+	if (txn != NULL)
+		store_txn_abort(txn);
+	if (rc != 0 || len > sizeof copy)
+		return -1;
+	replica_close(w->rp[id]);
+	w->rp[id] = NULL;
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/data.mdb", w->dirs[id]);
+	FILE *f = fopen(path, "r+b");
+	if (f == NULL)
+		return -1;
+	static uint8_t file[64u << 20];
+	size_t size = fread(file, 1, sizeof file, f);
+	int found = -1;
+	for (size_t at = 0; found != 0 && at + len <= size; at++)
+		if (memcmp(file + at, copy, len) == 0 && fseek(f, (long)(at + len - 1), SEEK_SET) == 0 &&
+		    fputc(file[at + len - 1] ^ 0x01, f) != EOF)
+			found = 0;
+	return fclose(f) == 0 ? found : -1;
+}
+
+/* Node 3 holds the first 6 records, goes down (its entry 2 changed on its disk when `corrupt`),
+ * comes back after 12 more past compaction points and is sent suffixes cut `behind` entries before
+ * its end; what the catch-up's cycles returned. */
+static int suffix_catch_up(struct world *w, uint64_t behind, bool corrupt)
+{
+	w->suffix = true;
+	w->suffix_behind = behind;
+	int rc = propose_serials(w, 1, 0, 6);
+	if (rc == 0 && corrupt)
+		rc = entry_corrupt_on_disk(w, 3, 2); /* closes node 3 */
+	else if (rc == 0) {
+		replica_close(w->rp[3]);
+		w->rp[3] = NULL;
+	}
+	if (rc == 0)
+		rc = propose_serials(w, 1, 6, 12);
+	if (rc == 0)
+		rc = node_open(w, 3);
+	return rc == 0 ? world_run(w, 30, true) : -1000;
+}
+
 /* D30: a follower that holds part of the ledger installs the suffix it lacks; the running hash
  * carries on from its own. The format's edges: where an entry starts, which suffixes exist. */
 static void test_replica_snapshot_suffix(void)
 {
 	struct world *w = compacting_world(0, 0);
 	REQUIRE(w != NULL);
-	w->suffix = true;
-	REQUIRE(propose_serials(w, 1, 0, 6) == 0); /* node 3 holds these */
-	replica_close(w->rp[3]);
-	w->rp[3] = NULL;
-	REQUIRE(propose_serials(w, 1, 6, 12) == 0);
-	REQUIRE(node_open(w, 3) == 0);
-	REQUIRE(world_run(w, 30, true) == 0);
+	REQUIRE(suffix_catch_up(w, 0, false) == 0);
 	same_state(w, 1, 3);
 	CHECK_INT_EQ(w->snapshots[3], 1);
 	CHECK(w->suffixes >= 1);
@@ -636,6 +686,26 @@ static void test_replica_snapshot_suffix(void)
 	CHECK_INT_EQ(replica_snapshot_first_seq(head, sizeof head, &first), SL_EINVAL);
 	CHECK_INT_EQ(replica_snapshot_first_seq(whole.data, 10, &first), SL_EINVAL);
 	sl_buf_free(&whole);
+	world_close(w);
+	free(w);
+
+	/* a suffix from before the follower's end (it applied more after it said what it holds): the
+	 * entries it holds are compared, the rest applied */
+	w = compacting_world(0, 0);
+	REQUIRE(w != NULL);
+	REQUIRE(suffix_catch_up(w, 2, false) == 0);
+	same_state(w, 1, 3);
+	CHECK_INT_EQ(w->snapshots[3], 1);
+	CHECK(w->suffixes >= 1);
+	world_close(w);
+	free(w);
+
+	/* an entry the follower holds changed on its disk (its stored running hash did not): the suffix
+	 * it is sent does not carry that entry, yet the install finds the difference */
+	w = compacting_world(0, 0);
+	REQUIRE(w != NULL);
+	CHECK_INT_EQ(suffix_catch_up(w, 0, true), SL_ECORRUPT);
+	CHECK(w->suffixes >= 1);
 	world_close(w);
 	free(w);
 }
