@@ -196,14 +196,18 @@ bool bundle_key_attests(const struct bundle_keys *k, const struct bundle_key *ke
 	return key->trusted && (end == 0 || end > size);
 }
 
+/* The key belongs to `site` and was in force at record seq (note 1). */
+static bool in_force_at(const struct bundle_keys *k, const struct bundle_key *key, const char *site, uint64_t seq)
+{
+	uint64_t end = key_end(k, key);
+	return strcmp(key->site, site) == 0 && key->added_seq < seq && (end == 0 || end > seq);
+}
+
 const struct bundle_key *bundle_keys_signer(const struct bundle_keys *k, const char *site, const uint8_t key_id[16],
 					    uint64_t seq)
 {
 	const struct bundle_key *key = bundle_keys_find(k, key_id);
-	if (key == NULL || strcmp(key->site, site) != 0 || key->added_seq >= seq)
-		return NULL;
-	uint64_t end = key_end(k, key);
-	return end == 0 || end > seq ? key : NULL;
+	return key != NULL && in_force_at(k, key, site, seq) ? key : NULL;
 }
 
 /* Sites registered (not removed) before seq. */
@@ -233,9 +237,9 @@ static const char *registry_refusal(const struct bundle_keys *k, uint64_t seq, u
 		if (strcmp(k->sites[i].name, subject) == 0)
 			site = &k->sites[i];
 	bool registered = site != NULL && (site->removed_seq == 0 || site->removed_seq > seq);
-	size_t in_force = 0;
-	for (size_t i = 0; i < k->count; i++)
-		in_force += bundle_keys_signer(k, subject, k->keys[i].id.bytes, seq) == &k->keys[i];
+	size_t in_force = 0; /* the subject's keys in force at seq (a revocation must leave one) */
+	for (size_t i = 0; op == REGISTRY_KEY_REVOKE && i < k->count; i++)
+		in_force += in_force_at(k, &k->keys[i], subject, seq);
 	switch (op) {
 	case REGISTRY_SITE_ADD:
 		return site != NULL || known != NULL ? "a site and a key never registered before (REGISTRY_DUPLICATE)" : NULL;

@@ -291,11 +291,13 @@ void node_queries_expire(struct node *n); /* each tick */
 void node_queries_fail_all(struct node *n, const char *why);
 void node_queries_close(struct node *n); /* after the loop ended */
 
-/* node/snapshot.c, node/snapshot_codec.c: catch-up of a follower behind the leader's compaction
- * point (docs/operations.md "Peer protocol", docs/decisions.md). The leader exports the ledger
- * (replica_snapshot_write, on the thread pool into a file it maps: D28) and streams it in sealed chunks, each acknowledged; the follower
- * assembles them in DATA/snapshot.partial, checks the SHA-256, maps the finished file read-only and
- * only then steps raft's SNAPSHOT message, whose Ready installs it (replica.h rule 4).
+/* node/snapshot.c (leader), node/snapshot_receive.c (follower), node/snapshot_codec.c: catch-up of a
+ * follower behind the leader's compaction point (docs/operations.md "Peer protocol",
+ * docs/decisions.md). The leader exports the ledger (replica_snapshot_write, on the thread pool
+ * into a file it maps: D28) and streams the entries the follower lacks (D30) in sealed chunks,
+ * each acknowledged; the follower assembles them in DATA/snapshot.partial, checks the SHA-256,
+ * maps the finished file read-only and only then steps raft's SNAPSHOT message, whose Ready
+ * installs it (replica.h rule 4).
  *
  * Rules:
  *  1. One transfer per follower on the leader (a new SNAPSHOT message for another index replaces

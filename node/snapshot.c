@@ -1,5 +1,6 @@
 /* node/snapshot.c — catching a follower up from behind the leader's compaction point (node.h
- * "node/snapshot.c"; wire format and assembly rules: node/snapshot_codec.c).
+ * "node/snapshot.c"; wire format and assembly rules: node/snapshot_codec.c): the leader's side,
+ * and opening, ticking and closing both sides (the follower's: node/snapshot_receive.c).
  *
  * Leader, per follower (struct snap_out), driven by raft's SNAPSHOT message, acks and ticks:
  *
@@ -15,13 +16,6 @@
  * export runs at a time. A transfer of an older point is superseded (reported not ok) when a newer
  * one is exported, so at most one export (REPLICA_SNAPSHOT_BYTES_MAX, on disk) is held. The
  * SHA-256 is computed as chunks first leave and travels in the last chunk.
- *
- * Follower: chunks in order are written to DATA/snapshot.partial (space reserved up front); the
- * complete, hash-checked file is mapped read-only and unlinked (staged). raft's SNAPSHOT message
- * from the same sender for the same point is stepped only then (installing); the Ready that
- * installs it reads the mapping on the storage thread (node.h rule 3), and node_snapshot_applied
- * or the applied index passing the point releases it. A staged snapshot whose message never
- * comes expires after NODE_SNAP_STALL_MS.
  *
  * Test-only fault: SITELEDGERD_TEST_CORRUPT_SNAPSHOTS=N makes the leader flip one byte of the first
  * chunk of its first N transfers after hashing it, so the follower must refuse them
@@ -39,9 +33,9 @@
 #include <unistd.h>
 
 #include "node/node.h"
+#include "node/snapshot_internal.h"
 #include "util/error.h"
 
-#define SNAP_PARTIAL_NAME "snapshot.partial"
 #define SNAP_OUT_NAME "snapshot.out"
 #define SNAP_EXPORT_BUFFER_BYTES (1u << 20) /* the export's writes to its file */
 #define SNAP_INDEX_EVERY 1024 /* the export's index: where entries 1, 1025, 2049, ... start (D30) */
@@ -52,26 +46,6 @@ _Static_assert(NODE_SNAP_WINDOW_CHUNKS * (NODE_SNAP_CHUNK_BYTES_MAX + NODE_SNAP_
 		       NODE_PEER_QUEUE_BYTES_MAX / 2,
 	       "a full window fits half a peer queue");
 
-struct snap_out {
-	bool active;
-	uint64_t to;
-	uint64_t transfer;
-	struct raft_msg msg; /* raft's SNAPSHOT message: sent once the follower holds the data */
-	uint64_t total, sent, acked, hashed;
-	struct crypto_sha256_stream hash;
-	uint8_t digest[CRYPTO_SHA256_BYTES]; /* valid once hashed == total */
-	uint64_t started_ms, progress_ms, resend_ms;
-	uint64_t retry_after_ms; /* kept across transfers: no new one before this */
-	uint64_t done_index, done_term, done_ms; /* the last transfer that succeeded, and when */
-	bool corrupt;		 /* test fault: damage the first chunk */
-	bool waiting;		 /* asked for while the export ran: msg starts once it is done */
-	/* D30: a whole export goes out one chunk at a time until the follower's first ack says how
-	 * many entries it holds; a suffix then starts at `from` in the export, after `head` */
-	bool probing;
-	bool suffix;
-	size_t from;
-	uint8_t head[REPLICA_SNAPSHOT_SUFFIX_HEADER_BYTES];
-};
 
 /* One export on the thread pool. The worker touches only this job (and the store through its own
  * read transaction) until the after-work callback, on the loop thread, takes the result. */
@@ -94,35 +68,9 @@ struct snap_export {
 	uint64_t started_ms;
 };
 
-struct snap_map {
-	bool has;
-	uint64_t from, index, term;
-	uint8_t *data;
-	size_t len;
-	uint64_t since_ms;
-};
 
-struct node_snapshot {
-	uint8_t *blob; /* the export all transfers share: a read-only mapping of an unlinked file */
-	size_t blob_len;
-	size_t *blob_index; /* its index (struct snap_export) */
-	size_t blob_index_count;
-	struct raft_snapshot_meta blob_meta;
-	bool blob_ready;
-	struct snap_export *exporting; /* the export under way, NULL when none */
-	struct snap_out out[NODE_PEERS_MAX]; /* by peer index */
-	uint8_t *chunk; /* one encoded chunk (chunk_cap bytes) */
-	uint8_t *stage; /* a suffix's first chunk: its head, then the export's bytes (D30) */
-	size_t chunk_cap;
-	uint64_t transfer_last;
-	unsigned fault_corrupt;
-	struct node_snap_assembly in;
-	int in_fd;
-	char partial_path[NODE_CONFIG_PATH_BYTES + sizeof SNAP_PARTIAL_NAME + 1];
-	struct snap_map staged, installing;
-};
 
-static uint64_t now_ms(const struct node *n)
+uint64_t snap_now_ms(const struct node *n)
 {
 	return uv_now(n->loop);
 }
@@ -135,7 +83,7 @@ static int peer_index(const struct node *n, uint64_t id)
 	return -1;
 }
 
-static void map_release(struct snap_map *m)
+void snap_map_release(struct snap_map *m)
 {
 	if (m->has && m->data != NULL)
 		munmap(m->data, m->len);
@@ -153,6 +101,7 @@ static void blob_release(struct node_snapshot *s)
 	free(s->blob_index);
 	s->blob_index = NULL;
 	s->blob_index_count = 0;
+	s->blob_entries = 0;
 	s->blob_ready = false;
 }
 
@@ -171,7 +120,7 @@ static void out_end(struct node *n, size_t i, bool report, bool ok, const char *
 	struct snap_out *o = &s->out[i];
 	assert(o->active);
 	o->active = false;
-	uint64_t took_ms = now_ms(n) - o->started_ms;
+	uint64_t took_ms = snap_now_ms(n) - o->started_ms;
 	if (ok) {
 		n->metrics.snapshot.sent_total++;
 		node_log("info", "snapshot sent", "peer=%s index=%" PRIu64 " term=%" PRIu64 " bytes=%" PRIu64
@@ -179,7 +128,7 @@ static void out_end(struct node *n, size_t i, bool report, bool ok, const char *
 			 o->msg.snapshot.term, o->total, o->transfer, took_ms);
 	} else {
 		n->metrics.snapshot.send_failed_total++;
-		o->retry_after_ms = now_ms(n) + NODE_SNAP_RETRY_MS;
+		o->retry_after_ms = snap_now_ms(n) + NODE_SNAP_RETRY_MS;
 		node_log("warn", "snapshot transfer failed", "peer=%s index=%" PRIu64 " sent=%" PRIu64 " acked=%" PRIu64
 			 " total=%" PRIu64 " transfer=%" PRIu64 " ms=%" PRIu64 " why=\"%s\"", n->peers[i].config->name,
 			 o->msg.snapshot.index, o->sent, o->acked, o->total, o->transfer, took_ms, why);
@@ -300,12 +249,13 @@ static void export_done(uv_work_t *work, int status)
 		s->blob_meta = x->meta;
 		s->blob_index = x->index;
 		s->blob_index_count = x->index_count;
+		s->blob_entries = x->point.ledger_seq;
 		s->blob_ready = true;
 		x->map = NULL;
 		x->index = NULL;
 		uv_update_time(n->loop);
 		node_log("info", "snapshot exported", "index=%" PRIu64 " term=%" PRIu64 " bytes=%zu ms=%" PRIu64,
-			 x->meta.index, x->meta.term, s->blob_len, now_ms(n) - x->started_ms);
+			 x->meta.index, x->meta.term, s->blob_len, snap_now_ms(n) - x->started_ms);
 	}
 	if (x->map != NULL)
 		munmap(x->map, (size_t)x->bytes);
@@ -348,7 +298,7 @@ static int export_start(struct node *n, const struct raft_snapshot_meta *meta)
 	x->fd = -1;
 	atomic_init(&x->cancel, false);
 	uv_update_time(n->loop);
-	x->started_ms = now_ms(n);
+	x->started_ms = snap_now_ms(n);
 	snprintf(x->path, sizeof x->path, "%s/%s", n->config.data_dir, SNAP_OUT_NAME);
 	int rc = uv_queue_work(n->loop, &x->work, export_work, export_done);
 	if (rc != 0) {
@@ -442,13 +392,13 @@ void node_snapshot_send(struct node *n, const struct raft_msg *msg)
 	if (o->active)
 		out_end(n, (size_t)i, false, false, "replaced by another snapshot");
 	if (o->done_index == msg->snapshot.index && o->done_term == msg->snapshot.term &&
-	    now_ms(n) - o->done_ms < NODE_SNAP_STALL_MS) {
+	    snap_now_ms(n) - o->done_ms < NODE_SNAP_STALL_MS) {
 		/* it holds this data already (raft asks again on stale rejections): the message only */
 		node_peer_send_raft(n, msg);
 		raft_report_snapshot(replica_raft(n->rp), msg->to, true);
 		return;
 	}
-	if (now_ms(n) < o->retry_after_ms) {
+	if (snap_now_ms(n) < o->retry_after_ms) {
 		raft_report_snapshot(replica_raft(n->rp), msg->to, false); /* raft asks again after a probe */
 		return;
 	}
@@ -471,7 +421,7 @@ static void out_fail_export(struct node *n, size_t i, int rc)
 {
 	struct snap_out *o = &n->snapshot->out[i];
 	n->metrics.snapshot.send_failed_total++;
-	o->retry_after_ms = now_ms(n) + NODE_SNAP_RETRY_MS;
+	o->retry_after_ms = snap_now_ms(n) + NODE_SNAP_RETRY_MS;
 	node_log(rc == SL_ENOENT ? "info" : "error", "cannot export the snapshot", "peer=%s index=%" PRIu64 " err=%s",
 		 n->peers[i].config->name, o->msg.snapshot.index, sl_errname(rc));
 	raft_report_snapshot(replica_raft(n->rp), o->to, false);
@@ -484,7 +434,7 @@ static void out_start(struct node *n, size_t i)
 	struct snap_out *o = &s->out[i];
 	struct raft_msg msg = o->msg;
 	*o = (struct snap_out){ .active = true, .to = o->to, .transfer = transfer_id_next(n), .msg = msg,
-				.total = s->blob_len, .started_ms = now_ms(n), .progress_ms = now_ms(n),
+				.total = s->blob_len, .started_ms = snap_now_ms(n), .progress_ms = snap_now_ms(n),
 				.retry_after_ms = o->retry_after_ms, .done_index = o->done_index,
 				.done_term = o->done_term, .done_ms = o->done_ms, .probing = true };
 	crypto_sha256_stream_init(&o->hash);
@@ -511,16 +461,8 @@ static void out_complete(struct node *n, size_t i)
 	node_peer_send_raft(n, &o->msg);
 	o->done_index = o->msg.snapshot.index;
 	o->done_term = o->msg.snapshot.term;
-	o->done_ms = now_ms(n);
+	o->done_ms = snap_now_ms(n);
 	out_end(n, i, true, true, "");
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 /* The follower holds `held` ledger entries (D30): when they are a prefix of the export, ship the
@@ -533,7 +475,7 @@ static void out_holds(struct node *n, size_t i, uint64_t held)
 	if (!o->probing)
 		return;
 	o->probing = false;
-	uint64_t entries = le64(s->blob + 24); /* the export's ledger_seq (replica/snapshot.c) */
+	uint64_t entries = s->blob_entries;
 	size_t from = 0, k = held / SNAP_INDEX_EVERY; /* entry held + 1 is at most SNAP_INDEX_EVERY past index[k] */
 	if (held == 0 || held > entries || k >= s->blob_index_count ||
 	    replica_snapshot_entry_walk(s->blob, s->blob_len, (uint64_t)k * SNAP_INDEX_EVERY + 1, s->blob_index[k],
@@ -547,14 +489,14 @@ static void out_holds(struct node *n, size_t i, uint64_t held)
 	o->transfer = transfer_id_next(n);
 	o->total = sizeof o->head + (s->blob_len - from);
 	o->sent = o->acked = o->hashed = 0;
-	o->progress_ms = now_ms(n);
+	o->progress_ms = snap_now_ms(n);
 	crypto_sha256_stream_init(&o->hash);
 	node_log("info", "snapshot transfer narrowed to a suffix", "peer=%s holds=%" PRIu64 " entries=%" PRIu64
 		 " bytes=%" PRIu64 " transfer=%" PRIu64, n->peers[i].config->name, held, entries, o->total, o->transfer);
 	out_pump(n, i);
 }
 
-static void ack_receive(struct node *n, struct node_peer *p, const uint8_t *bytes, size_t len)
+void snap_ack_receive(struct node *n, struct node_peer *p, const uint8_t *bytes, size_t len)
 {
 	struct node_snap_ack a;
 	if (node_snap_ack_decode(bytes, len, &a) != 0) {
@@ -581,7 +523,7 @@ static void ack_receive(struct node *n, struct node_peer *p, const uint8_t *byte
 	}
 	if (a.next > o->acked) {
 		o->acked = a.next;
-		o->progress_ms = now_ms(n);
+		o->progress_ms = snap_now_ms(n);
 	}
 	if (a.status == NODE_SNAP_ACK_COMPLETE && a.next == o->total)
 		out_complete(n, (size_t)i);
@@ -594,7 +536,7 @@ static void out_tick(struct node *n, const struct raft_status *st)
 	if (st->role != RAFT_LEADER && n->snapshot->blob_ready)
 		blob_release_if_unused(n->snapshot); /* a follower keeps no export: its disk is for its own */
 	struct node_snapshot *s = n->snapshot;
-	uint64_t now = now_ms(n);
+	uint64_t now = snap_now_ms(n);
 	for (size_t i = 0; i < n->peer_count; i++) {
 		struct snap_out *o = &s->out[i];
 		bool gone = !n->peers[i].linked || n->peers[i].config->id != o->to;
@@ -626,266 +568,6 @@ static void out_tick(struct node *n, const struct raft_status *st)
 	}
 }
 
-/* ---- follower ---- */
-
-static void ack_send(struct node *n, uint64_t to, uint8_t status, uint64_t transfer, uint64_t next)
-{
-	struct node_snap_ack a = { .status = status, .transfer = transfer, .next = next };
-	uint8_t bytes[NODE_SNAP_ACK_BYTES];
-	node_snap_ack_encode(&a, bytes);
-	(void)node_peer_send_plain(n, to, bytes, sizeof bytes); /* a lost ack: the sender resends */
-}
-
-static void incoming_discard(struct node_snapshot *s)
-{
-	s->in.active = false;
-	if (s->in_fd >= 0) {
-		close(s->in_fd);
-		s->in_fd = -1;
-		(void)unlink(s->partial_path);
-	}
-}
-
-static void incoming_fail(struct node *n, uint64_t from, uint64_t transfer, enum node_snapshot_fail reason,
-			  const char *why)
-{
-	struct node_snapshot *s = n->snapshot;
-	if (s->in.transfer == transfer && s->in.from == from)
-		incoming_discard(s);
-	n->metrics.snapshot.receive_failed_total[reason]++;
-	node_log("warn", "snapshot refused", "from=%" PRIu64 " transfer=%" PRIu64 " reason=%s why=\"%s\"", from, transfer,
-		 node_snapshot_fail_names[reason], why);
-	if (transfer != 0)
-		ack_send(n, from, NODE_SNAP_ACK_REFUSED, transfer, 0);
-}
-
-/* A new transfer's partial file, its whole size reserved (a full disk fails now, not midway). */
-static int incoming_create(struct node_snapshot *s, uint64_t total)
-{
-	if (s->in_fd >= 0)
-		close(s->in_fd);
-	map_release(&s->staged); /* the sender started over: the staged one will not be asked for */
-	s->in_fd = open(s->partial_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (s->in_fd < 0)
-		return SL_EIO;
-	int rc = posix_fallocate(s->in_fd, 0, (off_t)total);
-	return rc == 0 || rc == EOPNOTSUPP || rc == EINVAL ? 0 : rc == ENOSPC ? SL_ENOSPC : SL_EIO;
-}
-
-static int incoming_write(int fd, const uint8_t *data, size_t len, uint64_t offset)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t w = pwrite(fd, data + done, len - done, (off_t)(offset + done));
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return errno == ENOSPC ? SL_ENOSPC : SL_EIO;
-		done += (size_t)w;
-	}
-	return 0;
-}
-
-/* The whole file, hash-checked: map it read-only, unlink it (the mapping keeps it), stage it. */
-static int incoming_finish(struct node *n)
-{
-	struct node_snapshot *s = n->snapshot;
-	void *map = mmap(NULL, (size_t)s->in.total, PROT_READ, MAP_PRIVATE, s->in_fd, 0);
-	close(s->in_fd);
-	s->in_fd = -1;
-	(void)unlink(s->partial_path);
-	if (map == MAP_FAILED)
-		return SL_EIO;
-	map_release(&s->staged);
-	s->staged = (struct snap_map){ .has = true, .from = s->in.from, .index = s->in.index, .term = s->in.term,
-				       .data = map, .len = (size_t)s->in.total, .since_ms = now_ms(n) };
-	return 0;
-}
-
-/* The answer to the first chunk of a whole export (D30): the ledger entries this node holds,
- * 0 when it holds none or c is not such a chunk. */
-static uint64_t holds_of(struct node *n, const struct node_snap_chunk *c)
-{
-	uint64_t first = 0;
-	struct store_raft_applied own;
-	replica_applied_get(n->rp, &own);
-	bool whole = c->offset == 0 && replica_snapshot_first_seq(c->data, c->len, &first) == 0 && first == 1;
-	return whole ? own.ledger_seq : 0;
-}
-
-static void chunk_taken(struct node *n, struct node_peer *p, const struct node_snap_chunk *c,
-			enum node_snap_verdict verdict)
-{
-	struct node_snapshot *s = n->snapshot;
-	uint64_t from = p->config->id;
-	int rc = c->offset == 0 ? incoming_create(s, c->total) : 0;
-	if (rc == 0)
-		rc = incoming_write(s->in_fd, c->data, c->len, c->offset);
-	if (rc == 0 && verdict == NODE_SNAP_COMPLETE)
-		rc = incoming_finish(n);
-	if (rc != 0) {
-		incoming_fail(n, from, c->transfer, NODE_SNAPSHOT_FAIL_IO, sl_strerror(rc));
-		return;
-	}
-	n->metrics.snapshot.bytes_received_total += c->len;
-	uint64_t held = verdict == NODE_SNAP_ACCEPTED ? holds_of(n, c) : 0;
-	if (held > 0) {
-		ack_send(n, from, NODE_SNAP_ACK_HOLDS, c->transfer, held); /* D30: the suffix will do */
-		return;
-	}
-	if (verdict == NODE_SNAP_ACCEPTED) {
-		ack_send(n, from, NODE_SNAP_ACK_PROGRESS, c->transfer, s->in.next);
-		return;
-	}
-	n->metrics.snapshot.received_total++;
-	node_log("info", "snapshot received", "from=%s index=%" PRIu64 " term=%" PRIu64 " bytes=%" PRIu64
-		 " transfer=%" PRIu64, p->config->name, s->in.index, s->in.term, s->in.total, c->transfer);
-	ack_send(n, from, NODE_SNAP_ACK_COMPLETE, c->transfer, s->in.total);
-}
-
-static void chunk_receive(struct node *n, struct node_peer *p, const uint8_t *bytes, size_t len)
-{
-	struct node_snapshot *s = n->snapshot;
-	uint64_t from = p->config->id;
-	struct node_snap_chunk c;
-	int rc = node_snap_chunk_decode(bytes, len, &c);
-	if (rc != 0) {
-		n->counters.peer_dropped_malformed++;
-		p->dropped_malformed++;
-		incoming_fail(n, from, c.transfer,
-			      rc == SL_EOVERSIZE ? NODE_SNAPSHOT_FAIL_OVERSIZE : NODE_SNAPSHOT_FAIL_MALFORMED, sl_errname(rc));
-		return;
-	}
-	const char *why = "";
-	enum node_snap_verdict verdict = node_snap_assembly_offer(&s->in, from, &c, now_ms(n), &why);
-	switch (verdict) {
-	case NODE_SNAP_IGNORED:
-		n->metrics.snapshot.chunks_ignored_total++;
-		if (s->in.active && s->in.from == from && s->in.transfer == c.transfer && holds_of(n, &c) > 0)
-			ack_send(n, from, NODE_SNAP_ACK_HOLDS, c.transfer, holds_of(n, &c)); /* the first one was lost */
-		else if (s->in.active && s->in.from == from && s->in.transfer == c.transfer)
-			ack_send(n, from, NODE_SNAP_ACK_PROGRESS, c.transfer, s->in.next); /* where to resume */
-		return;
-	case NODE_SNAP_UNKNOWN:
-		n->metrics.snapshot.chunks_ignored_total++;
-		ack_send(n, from, NODE_SNAP_ACK_REFUSED, c.transfer, 0); /* e.g. we restarted mid-transfer */
-		return;
-	case NODE_SNAP_REFUSED:
-		incoming_discard(s);
-		incoming_fail(n, from, c.transfer, NODE_SNAPSHOT_FAIL_INCONSISTENT, why);
-		return;
-	case NODE_SNAP_BAD_HASH:
-		incoming_discard(s);
-		incoming_fail(n, from, c.transfer, NODE_SNAPSHOT_FAIL_HASH, why);
-		return;
-	case NODE_SNAP_ACCEPTED:
-	case NODE_SNAP_COMPLETE:
-		chunk_taken(n, p, &c, verdict);
-		return;
-	}
-}
-
-void node_snapshot_receive(struct node *n, struct node_peer *p, const uint8_t *bytes, size_t len)
-{
-	assert(len > 0);
-	if (n->snapshot == NULL)
-		return;
-	if (bytes[0] == NODE_SNAP_KIND_CHUNK) {
-		chunk_receive(n, p, bytes, len);
-	} else if (bytes[0] == NODE_SNAP_KIND_ACK) {
-		ack_receive(n, p, bytes, len);
-	} else {
-		n->counters.peer_dropped_malformed++;
-		p->dropped_malformed++;
-	}
-}
-
-void node_snapshot_step(struct node *n, const struct raft_msg *msg)
-{
-	struct node_snapshot *s = n->snapshot;
-	const struct raft_snapshot_meta *meta = &msg->snapshot;
-	if (s == NULL)
-		return;
-	if (!s->staged.has || s->staged.from != msg->from || s->staged.index != meta->index ||
-	    s->staged.term != meta->term || s->installing.has) {
-		struct raft_status st;
-		raft_status_get(replica_raft(n->rp), &st);
-		if (meta->index <= st.commit)
-			(void)raft_step(replica_raft(n->rp), msg); /* raft only answers: no data needed */
-		else
-			n->metrics.snapshot.chunks_ignored_total++; /* no data for it (yet): the leader retries */
-		return;
-	}
-	uint64_t first = 0;
-	struct store_raft_applied own;
-	replica_applied_get(n->rp, &own);
-	if (replica_snapshot_first_seq(s->staged.data, s->staged.len, &first) != 0 ||
-	    first > own.ledger_seq + 1) {
-		node_log("warn", "staged snapshot dropped", "index=%" PRIu64 " first_seq=%" PRIu64 " ledger_size=%" PRIu64
-			 " why=\"a suffix that starts past this ledger's end\"", s->staged.index, first, own.ledger_seq);
-		map_release(&s->staged); /* installing it would fail the cycle: the leader sends again */
-		n->metrics.snapshot.chunks_ignored_total++;
-		return;
-	}
-	s->installing = s->staged; /* pinned for the storage thread (node.h rule 3) */
-	memset(&s->staged, 0, sizeof s->staged);
-	int rc = raft_step(replica_raft(n->rp), msg);
-	struct raft_status st;
-	raft_status_get(replica_raft(n->rp), &st);
-	if (rc != 0 || st.snapshot.index != meta->index || st.snapshot.term != meta->term) {
-		map_release(&s->installing); /* stale, or the log already had it: nothing to install */
-		return;
-	}
-	node_log("info", "snapshot accepted by raft", "from=%" PRIu64 " index=%" PRIu64 " term=%" PRIu64, msg->from,
-		 meta->index, meta->term);
-}
-
-/* Storage thread: reads only the pinned mapping, which the loop leaves alone until the Ready
- * that installs it is finished (node.h rule 3). */
-int node_snapshot_data(struct node *n, const struct raft_snapshot_meta *meta, const uint8_t **data, size_t *len)
-{
-	const struct node_snapshot *s = n->snapshot;
-	if (s == NULL || !s->installing.has || s->installing.index != meta->index || s->installing.term != meta->term)
-		return SL_ENOENT;
-	*data = s->installing.data;
-	*len = s->installing.len;
-	return 0;
-}
-
-void node_snapshot_applied(struct node *n, const struct replica_applied *a)
-{
-	struct node_snapshot *s = n->snapshot;
-	if (s == NULL || !a->snapshot)
-		return;
-	n->metrics.snapshot.installed_total++;
-	node_log("info", "snapshot installed", "index=%" PRIu64 " term=%" PRIu64 " ledger_size=%" PRIu64, a->index,
-		 a->term, a->ledger_seq);
-	map_release(&s->installing);
-}
-
-void node_snapshot_diverged(struct node *n)
-{
-	n->metrics.snapshot.divergences_total++;
-}
-
-static void in_tick(struct node *n)
-{
-	struct node_snapshot *s = n->snapshot;
-	uint64_t now = now_ms(n);
-	if (s->in.active && now - s->in.last_ms >= NODE_SNAP_STALL_MS)
-		incoming_fail(n, s->in.from, s->in.transfer, NODE_SNAPSHOT_FAIL_TIMEOUT, "no chunk for too long");
-	if (s->staged.has && now - s->staged.since_ms >= NODE_SNAP_STALL_MS) {
-		node_log("info", "staged snapshot expired", "index=%" PRIu64 " why=\"raft's message never came\"",
-			 s->staged.index);
-		map_release(&s->staged);
-	}
-	if (s->installing.has) {
-		struct store_raft_applied a;
-		replica_applied_get(n->rp, &a);
-		if (a.index >= s->installing.index)
-			map_release(&s->installing); /* installed, or no longer needed */
-	}
-}
-
 void node_snapshot_tick(struct node *n)
 {
 	if (n->snapshot == NULL)
@@ -894,7 +576,7 @@ void node_snapshot_tick(struct node *n)
 	raft_status_get(replica_raft(n->rp), &st);
 	n->metrics.snapshot.compaction_index = st.snapshot.index;
 	out_tick(n, &st);
-	in_tick(n);
+	snap_in_tick(n);
 }
 
 int node_snapshot_open(struct node *n)
@@ -939,9 +621,9 @@ void node_snapshot_close(struct node *n)
 	struct node_snapshot *s = n->snapshot;
 	if (s == NULL)
 		return;
-	incoming_discard(s);
-	map_release(&s->staged);
-	map_release(&s->installing);
+	snap_incoming_discard(s);
+	snap_map_release(&s->staged);
+	snap_map_release(&s->installing);
 	blob_release(s);
 	free(s->chunk); /* no export is left: the loop ran until its after-work callback */
 	free(s->stage);

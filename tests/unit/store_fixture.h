@@ -54,7 +54,8 @@ static inline void fixture_close(struct fixture *f)
 	test_rmtree(f->tmp);
 }
 
-static inline int meta_put_commit(store *st, const char *name, const char *value)
+/* One meta value in a write transaction of its own, committed durably or undoably (txn.c). */
+static inline int meta_put_with(store *st, const char *name, const char *value, bool undoable)
 {
 	store_txn *txn;
 	int rc = store_txn_begin(st, true, &txn);
@@ -65,7 +66,12 @@ static inline int meta_put_commit(store *st, const char *name, const char *value
 		store_txn_abort(txn);
 		return rc;
 	}
-	return store_txn_commit(txn);
+	return undoable ? store_txn_commit_undoable(txn) : store_txn_commit(txn);
+}
+
+static inline int meta_put_commit(store *st, const char *name, const char *value)
+{
+	return meta_put_with(st, name, value, false);
 }
 
 /* 1 when meta `name` holds exactly `value`, 0 when absent, -1 otherwise. */

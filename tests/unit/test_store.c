@@ -272,20 +272,6 @@ static void test_store_fault_injected_commit(void)
 	fixture_close(&f);
 }
 
-static int meta_put_undoable(store *st, const char *key, const char *value)
-{
-	store_txn *txn;
-	int rc = store_txn_begin(st, true, &txn);
-	if (rc != 0)
-		return rc;
-	rc = store_meta_put(txn, key, value, strlen(value));
-	if (rc != 0) {
-		store_txn_abort(txn);
-		return rc;
-	}
-	return store_txn_commit_undoable(txn);
-}
-
 /* txn.c invariant 6: a durable commit flushes the meta page (counted by store_syncs), an undoable
  * one does not, and both are visible at once and after a clean close. A no_sync store never
  * flushes on commit. (What an OS crash undoes cannot be staged here; the replica's test of an
@@ -297,8 +283,8 @@ static void test_store_commit_undoable(void)
 	uint64_t syncs = store_syncs(f.st);
 	CHECK_INT_EQ(meta_put_commit(f.st, "durable", "1"), 0);
 	CHECK_INT_EQ(store_syncs(f.st), syncs + 1);
-	CHECK_INT_EQ(meta_put_undoable(f.st, "undoable", "2"), 0);
-	CHECK_INT_EQ(meta_put_undoable(f.st, "undoable2", "3"), 0);
+	CHECK_INT_EQ(meta_put_with(f.st, "undoable", "2", true), 0);
+	CHECK_INT_EQ(meta_put_with(f.st, "undoable2", "3", true), 0);
 	CHECK_INT_EQ(store_syncs(f.st), syncs + 1);
 	CHECK_INT_EQ(meta_check(f.st, "undoable", "2"), 1); /* visible to readers at once */
 	store_txn *txn;
@@ -307,7 +293,7 @@ static void test_store_commit_undoable(void)
 	CHECK_INT_EQ(store_syncs(f.st), syncs + 1);
 	CHECK_INT_EQ(meta_put_commit(f.st, "durable2", "4"), 0); /* flushes the undoable ones too */
 	CHECK_INT_EQ(store_syncs(f.st), syncs + 2);
-	CHECK_INT_EQ(meta_put_undoable(f.st, "last", "5"), 0);
+	CHECK_INT_EQ(meta_put_with(f.st, "last", "5", true), 0);
 	REQUIRE(fixture_reopen(&f, NULL) == 0); /* a clean close keeps the undoable commit */
 	CHECK_INT_EQ(meta_check(f.st, "undoable2", "3"), 1);
 	CHECK_INT_EQ(meta_check(f.st, "last", "5"), 1);
@@ -316,7 +302,7 @@ static void test_store_commit_undoable(void)
 	struct store_options no_sync = { .no_sync = true };
 	REQUIRE(fixture_open(&f, &no_sync) == 0);
 	CHECK_INT_EQ(meta_put_commit(f.st, "a", "1"), 0);
-	CHECK_INT_EQ(meta_put_undoable(f.st, "b", "2"), 0);
+	CHECK_INT_EQ(meta_put_with(f.st, "b", "2", true), 0);
 	CHECK_INT_EQ(store_syncs(f.st), 0);
 	fixture_close(&f);
 }
